@@ -1,0 +1,202 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** The Pulumi project name: config keys are read as `dify-aws:<key>`. */
+export const PROJECT = "dify-aws";
+
+/**
+ * A stack-config mistake, thrown before any resource is declared. The message always names the key, the value that
+ * was given and what would have been accepted, so `pulumi preview` fails with something a user can act on.
+ */
+export class ConfigError extends Error {
+    constructor(readonly key: string, readonly value: unknown, readonly allowed: string) {
+        super(`Invalid stack config ${PROJECT}:${key} = ${ConfigError.show(value)}: ${allowed}`);
+        this.name = "ConfigError";
+    }
+
+    private static show(value: unknown): string {
+        if (value === undefined) {
+            return "(not set)";
+        }
+        return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    }
+}
+
+export interface NumberBounds {
+    min?: number;
+    max?: number;
+    /** The value must be a multiple of this step (e.g. 0.5 for Aurora ACUs). */
+    step?: number;
+}
+
+/**
+ * Typed, validating access to the project's config. Every key it reads is declared in `Pulumi.yaml` (with its
+ * default there), so a missing value means the key was deleted or mistyped in a stack file. The reader records the
+ * keys it read, which lets a test prove that `Pulumi.yaml` and the loader declare the same keys.
+ */
+export class ConfigReader {
+    readonly keysRead = new Set<string>();
+    private readonly config: pulumi.Config;
+
+    constructor(config?: pulumi.Config) {
+        this.config = config ?? new pulumi.Config(PROJECT);
+    }
+
+    /** Throws a ConfigError for `key`; use for cross-key rules the typed getters cannot express. */
+    fail(key: string, value: unknown, allowed: string): never {
+        throw new ConfigError(key, value, allowed);
+    }
+
+    private raw(key: string): string | undefined {
+        this.keysRead.add(key);
+        return this.config.get(key);
+    }
+
+    private required(key: string): string {
+        const value = this.raw(key);
+        if (value === undefined) {
+            this.fail(key, value, "the key is required (its default is declared in Pulumi.yaml; set it in the stack file)");
+        }
+        return value;
+    }
+
+    /** A required string; an empty string is rejected. */
+    string(key: string, pattern?: { regex: RegExp; allowed: string }): string {
+        const value = this.required(key).trim();
+        if (value === "") {
+            this.fail(key, value, pattern ? pattern.allowed : "a non-empty string");
+        }
+        if (pattern && !pattern.regex.test(value)) {
+            this.fail(key, value, pattern.allowed);
+        }
+        return value;
+    }
+
+    /** An optional string: unset and "" both mean "not given". */
+    optionalString(key: string, pattern?: { regex: RegExp; allowed: string }): string | undefined {
+        const value = this.raw(key)?.trim();
+        if (value === undefined || value === "") {
+            return undefined;
+        }
+        if (pattern && !pattern.regex.test(value)) {
+            this.fail(key, value, pattern.allowed);
+        }
+        return value;
+    }
+
+    /** One of a fixed set of values. */
+    oneOf<T extends string>(key: string, allowed: readonly T[]): T {
+        const value = this.required(key);
+        if (!(allowed as readonly string[]).includes(value)) {
+            this.fail(key, value, `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+        }
+        return value as T;
+    }
+
+    boolean(key: string): boolean {
+        const value = this.required(key);
+        if (value !== "true" && value !== "false") {
+            this.fail(key, value, "true or false");
+        }
+        return value === "true";
+    }
+
+    number(key: string, bounds: NumberBounds = {}): number {
+        const value = this.required(key);
+        return this.checkNumber(key, value, Number(value), bounds);
+    }
+
+    integer(key: string, bounds: NumberBounds = {}): number {
+        const value = this.required(key);
+        const n = Number(value);
+        if (!Number.isInteger(n)) {
+            this.fail(key, value, `a whole number${describeBounds(bounds)}`);
+        }
+        return this.checkNumber(key, value, n, bounds);
+    }
+
+    /** An optional whole number: unset or "" means "not given". */
+    optionalInteger(key: string, bounds: NumberBounds = {}): number | undefined {
+        const value = this.raw(key)?.trim();
+        if (value === undefined || value === "") {
+            return undefined;
+        }
+        const n = Number(value);
+        if (!Number.isInteger(n)) {
+            this.fail(key, value, `a whole number${describeBounds(bounds)}`);
+        }
+        return this.checkNumber(key, value, n, bounds);
+    }
+
+    private checkNumber(key: string, raw: string, n: number, bounds: NumberBounds): number {
+        const bad =
+            raw.trim() === "" ||
+            !Number.isFinite(n) ||
+            (bounds.min !== undefined && n < bounds.min) ||
+            (bounds.max !== undefined && n > bounds.max) ||
+            (bounds.step !== undefined && !isMultipleOf(n, bounds.step));
+        if (bad) {
+            this.fail(key, raw, `a number${describeBounds(bounds)}`);
+        }
+        return n;
+    }
+
+    /** A list of strings (a YAML list in the stack file). Unset means the declared default list. */
+    stringList(key: string, opts: { nonEmpty?: boolean; item?: { regex: RegExp; allowed: string } } = {}): string[] {
+        const value = this.required(key);
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(value);
+        } catch {
+            this.fail(key, value, "a YAML list of strings");
+        }
+        if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) {
+            this.fail(key, parsed, "a YAML list of strings");
+        }
+        const list = (parsed as string[]).map((v) => v.trim());
+        if (opts.nonEmpty && list.length === 0) {
+            this.fail(key, list, "a non-empty list");
+        }
+        const item = opts.item;
+        if (item) {
+            for (const v of list) {
+                if (!item.regex.test(v)) {
+                    this.fail(key, v, `every item must be ${item.allowed}`);
+                }
+            }
+        }
+        const dup = list.find((v, i) => list.indexOf(v) !== i);
+        if (dup !== undefined) {
+            this.fail(key, dup, "each item at most once");
+        }
+        return list;
+    }
+
+    /** An optional secret set with `pulumi config set --secret`; it stays an Output and is never printed. */
+    optionalSecret(key: string): pulumi.Output<string> | undefined {
+        this.keysRead.add(key);
+        if (this.config.get(key) === undefined) {
+            return undefined;
+        }
+        return this.config.requireSecret(key);
+    }
+}
+
+function isMultipleOf(n: number, step: number): boolean {
+    const q = n / step;
+    return Math.abs(q - Math.round(q)) < 1e-9;
+}
+
+function describeBounds(b: NumberBounds): string {
+    const parts: string[] = [];
+    if (b.min !== undefined && b.max !== undefined) {
+        parts.push(`from ${b.min} to ${b.max}`);
+    } else if (b.min !== undefined) {
+        parts.push(`of at least ${b.min}`);
+    } else if (b.max !== undefined) {
+        parts.push(`of at most ${b.max}`);
+    }
+    if (b.step !== undefined) {
+        parts.push(`in steps of ${b.step}`);
+    }
+    return parts.length ? ` ${parts.join(" ")}` : "";
+}
