@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT } from "../config/reader";
+import { loadSettings, StackSettings } from "../config";
+import { ConfigError, ConfigReader, PROJECT } from "../config/reader";
 import { RegisteredResource, unwrapSecrets } from "./mocks";
 import { mocks, unhandled } from "./setup";
 
@@ -167,4 +168,28 @@ export function stackRun(stack: Stack): Promise<ProgramRun> {
         runs.set(stack, runProgram(stack));
     }
     return runs.get(stack)!;
+}
+
+/**
+ * Loads only the settings (no program run) for a stack with overrides: the fast way to test config validation.
+ * Returns the settings and the keys the loader read.
+ */
+export function loadSettingsFor(stack: Stack, overrides: Record<string, unknown> = {}): { settings: StackSettings; keysRead: Set<string> } {
+    const { config, secretKeys } = stackConfig(stack, overrides);
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    const reader = new ConfigReader();
+    return { settings: loadSettings(reader, stack), keysRead: reader.keysRead };
+}
+
+/** The ConfigError message loadSettingsFor throws for these overrides; fails the test when it does not throw one. */
+export function configErrorFor(stack: Stack, overrides: Record<string, unknown>): string {
+    try {
+        loadSettingsFor(stack, overrides);
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            return e.message;
+        }
+        throw e;
+    }
+    throw new Error(`expected a ConfigError for ${JSON.stringify(overrides)} on ${stack}`);
 }
