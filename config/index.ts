@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { declaredKeys, rejectUnknownKeys } from "./declared";
 import { loadNetworkSettings, NetworkSettings } from "./network";
 import { ConfigReader } from "./reader";
 
@@ -52,6 +53,7 @@ function loadCommonSettings(r: ConfigReader, stack: string): CommonSettings {
  * index.ts declares any resource.
  */
 export function loadSettings(reader: ConfigReader = new ConfigReader(), stack: string = pulumi.getStack()): StackSettings {
+    rejectUnknownKeys(pulumi.runtime.allConfig(), declaredKeys());
     return {
         common: loadCommonSettings(reader, stack),
         network: loadNetworkSettings(reader),

@@ -13,6 +13,8 @@ export interface RegisteredResource {
     /** Dotted paths of inputs that arrived as Pulumi secrets. */
     secretPaths: string[];
     custom: boolean;
+    /** What the mock answered: inputs plus computed outputs (ids, ARNs, endpoints, generated values). */
+    state: Record<string, any>;
     urn: string;
     /** URN of the parent resource ("" for the stack's direct children). */
     parent: string;
@@ -282,6 +284,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             inputs,
             secretPaths,
             custom: args.custom ?? true,
+            state,
             urn: "",
             parent: "",
             protect: false,
