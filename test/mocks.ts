@@ -15,6 +15,8 @@ export interface RegisteredResource {
     custom: boolean;
     /** What the mock answered: inputs plus computed outputs (ids, ARNs, endpoints, generated values). */
     state: Record<string, any>;
+    /** The physical id the mock answered (undefined for components), e.g. `sg-...` for a security group. */
+    id: string | undefined;
     urn: string;
     /** URN of the parent resource ("" for the stack's direct children). */
     parent: string;
@@ -285,6 +287,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             secretPaths,
             custom: args.custom ?? true,
             state,
+            id,
             urn: "",
             parent: "",
             protect: false,
