@@ -102,8 +102,11 @@ async function unwrapOutput(value: unknown): Promise<{ value: unknown; secret: b
     return { value, secret: false };
 }
 
-/** Runs index.ts for a stack; rejects with the program's own error (e.g. a ConfigError) if it throws. */
-export async function runProgram(stack: Stack | string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+/**
+ * Runs index.ts (or another entry module, for the harness's own tests) for a stack; rejects with the program's own
+ * error (e.g. a ConfigError) if it throws, and with an error if anything rejected unhandled (a throw inside `apply`).
+ */
+export async function runProgram(stack: Stack | string, overrides: Record<string, unknown> = {}, entry = path.join(ROOT, "index.ts")): Promise<ProgramRun> {
     const { config, secretKeys } = stackConfig(stack === "dev" || stack === "prd" ? stack : "dev", overrides);
     pulumi.runtime.setAllConfig(config, secretKeys);
     mocks.reset();
@@ -113,10 +116,12 @@ export async function runProgram(stack: Stack | string, overrides: Record<string
 
     let exported: Record<string, unknown>;
     try {
-        exported = require(path.join(ROOT, "index.ts"));
+        exported = require(entry);
     } finally {
         await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     }
+    // Node reports unhandled rejections only after the microtask queue drains: give it a turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
     if (unhandled.length > 0) {
         throw new Error(`the program left ${unhandled.length} unhandled rejection(s); first: ${String(unhandled[0])}`);
     }
