@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
 import { loadNetworkSettings, NetworkSettings } from "./network";
+import { loadOpsSettings, OpsSettings } from "./ops";
 import { ConfigReader } from "./reader";
 
 export { ConfigError, ConfigReader, PROJECT } from "./reader";
@@ -26,6 +27,7 @@ export interface CommonSettings {
 export interface StackSettings {
     common: CommonSettings;
     network: NetworkSettings;
+    ops: OpsSettings;
 }
 
 // Longest prefix for which the longest derived name (`<prefix>-<role>-<6 random>` target groups, 32 max) still fits.
@@ -57,5 +59,6 @@ export function loadSettings(reader: ConfigReader = new ConfigReader(), stack: s
     return {
         common: loadCommonSettings(reader, stack),
         network: loadNetworkSettings(reader),
+        ops: loadOpsSettings(reader),
     };
 }

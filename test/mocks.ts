@@ -182,6 +182,10 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
             return { arn: `arn:aws:servicediscovery:${r}:${ACCOUNT_ID}:namespace/ns-${h}`, hostedZone: `Z${h.toUpperCase()}` };
         case "aws:sns/topic:Topic":
             return { arn: `arn:aws:sns:${r}:${ACCOUNT_ID}:${inputs.name ?? name}` };
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return { arn: `arn:aws:cloudwatch:${r}:${ACCOUNT_ID}:alarm:${inputs.name ?? name}` };
+        case "aws:cloudwatch/dashboard:Dashboard":
+            return { dashboardArn: `arn:aws:cloudwatch::${ACCOUNT_ID}:dashboard/${inputs.dashboardName ?? name}` };
         case "aws:wafv2/webAcl:WebAcl":
             return { arn: `arn:aws:wafv2:${r}:${ACCOUNT_ID}:regional/webacl/${inputs.name ?? name}/${h}` };
         case "random:index/randomPassword:RandomPassword":

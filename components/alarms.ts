@@ -1,0 +1,647 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { AlarmThresholds } from "../config/ops";
+import { awsContext } from "./awsContext";
+import { EncryptionKey } from "./encryptionKey";
+
+/** The load balancer signals: metrics are keyed by ARN suffixes (`app/<name>/<id>`, `targetgroup/<name>/<id>`). */
+export interface AlarmedLoadBalancer {
+    /** ARN suffix of the ALB (the `LoadBalancer` dimension). */
+    arnSuffix: pulumi.Input<string>;
+    /** ARN suffix of each target group (the `TargetGroup` dimension), by a short key used in names (`web`, `api`, ...). */
+    targetGroupArnSuffixes: Record<string, pulumi.Input<string>>;
+}
+
+/** The ECS services. The cluster must have Container Insights on: the running-task alarms read its metrics. */
+export interface AlarmedServices {
+    clusterName: pulumi.Input<string>;
+    /** Service name by role, every service that runs at its desired count (all but beat). */
+    services: Record<string, pulumi.Input<string>>;
+    /** The beat service: exactly one task, alarmed when there is none and when there is more than one. */
+    beatServiceName: pulumi.Input<string>;
+}
+
+export interface AlarmedDatabase {
+    /** The Aurora cluster identifier (`DBClusterIdentifier`). */
+    clusterIdentifier: pulumi.Input<string>;
+    /**
+     * Every instance identifier (`DBInstanceIdentifier`), writer and readers alike: Aurora swaps the roles on failover,
+     * so every instance gets the same alarms. More than one instance also adds the replica lag alarm.
+     */
+    instanceIdentifiers: pulumi.Input<string>[];
+    /** Aurora Serverless v2: adds the capacity (ACU) alarm and graphs. */
+    serverless: boolean;
+}
+
+export interface AlarmedCache {
+    /** The member cluster ids of the replication group (`CacheClusterId`), one node each (cluster mode disabled). */
+    memberClusterIds: pulumi.Input<string>[];
+}
+
+export interface AlarmsArgs {
+    /** `dify-<stack>`: prefix of the topic, alarm and dashboard names. */
+    namePrefix: string;
+    /**
+     * The stack's customer-managed KMS key. Its policy must let `cloudwatch.amazonaws.com` use it (EncryptionKey's does):
+     * CloudWatch alarms can only publish to a topic encrypted with such a key; the AWS-managed `alias/aws/sns` key
+     * cannot be granted to CloudWatch, so alarms on a topic encrypted with it never arrive. Undefined creates a
+     * dedicated EncryptionKey for the topic.
+     */
+    kmsKeyArn?: pulumi.Input<string>;
+    /** Email addresses subscribed to the topic (each receives a confirmation mail first). May be empty. */
+    emails: string[];
+    thresholds: AlarmThresholds;
+    /** Omitted: no load balancer alarms. */
+    loadBalancer?: AlarmedLoadBalancer;
+    /** Omitted: no ECS alarms. */
+    ecs?: AlarmedServices;
+    /** Omitted: no database alarms. */
+    database?: AlarmedDatabase;
+    /** Omitted: no cache alarms. */
+    cache?: AlarmedCache;
+    /** The regional WAF web ACL in front of the ALB (its name, the `WebACL` dimension). Omitted: WAF is off. */
+    waf?: { webAclName: pulumi.Input<string> };
+}
+
+type Dimensions = Record<string, pulumi.Input<string>>;
+type MissingData = "missing" | "ignore" | "breaching" | "notBreaching";
+
+/** One metric alarm: the evaluation fields shared by every alarm of this component. */
+interface AlarmSpec {
+    /** Suffix of the logical and physical name, e.g. `alb-5xx-ratio`. */
+    id: string;
+    description: pulumi.Input<string>;
+    comparison: "GreaterThanThreshold" | "LessThanThreshold";
+    threshold: number;
+    /** Seconds per datapoint. */
+    period: number;
+    /** Datapoints looked at, and how many of them must breach (M out of N). */
+    evaluationPeriods: number;
+    datapointsToAlarm: number;
+    treatMissingData: MissingData;
+    /** A single metric, or metric math (`queries`, with exactly one returned expression). */
+    metric?: { namespace: string; name: string; dimensions: Dimensions; statistic?: string; extendedStatistic?: string };
+    queries?: aws.types.input.cloudwatch.MetricAlarmMetricQuery[];
+}
+
+/** A CloudWatch dashboard widget (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html). */
+interface Widget {
+    type: "metric" | "text" | "alarm";
+    width: number;
+    height: number;
+    properties: Record<string, unknown>;
+}
+
+const MIB = 1024 * 1024;
+/** Dashboard grid width (CloudWatch lays widgets out on 24 columns). */
+const GRID = 24;
+/** An alarm status widget shows at most 100 alarms. */
+const ALARM_WIDGET_MAX = 100;
+
+function kebab(key: string): string {
+    return key.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+}
+
+/**
+ * The stack's alarms, their SNS topic and one CloudWatch dashboard. Alarms notify the topic on ALARM and on OK (so a
+ * recovery is visible too), never on INSUFFICIENT_DATA. Thresholds come from config; periods, statistics and the
+ * handling of missing data are chosen per signal and explained where each alarm is declared.
+ */
+export class Alarms extends pulumi.ComponentResource {
+    public readonly topicArn: pulumi.Output<string>;
+    public readonly dashboardName: pulumi.Output<string>;
+    /** Physical names of every alarm. */
+    public readonly alarmNames: pulumi.Output<string>[];
+
+    private readonly prefix: string;
+    private readonly alarmActions: pulumi.Output<string>[];
+    private readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+
+    constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dify-aws:ops:Alarms", name, {}, opts);
+        this.prefix = args.namePrefix;
+        const ctx = awsContext(this);
+        const t = args.thresholds;
+
+        const kmsKeyArn =
+            args.kmsKeyArn ??
+            new EncryptionKey(
+                `${name}-topic-key`,
+                { description: `Dify ${args.namePrefix}: alarm topic (SNS) encryption, usable by CloudWatch alarms`, alias: `${args.namePrefix}-alarms` },
+                { parent: this },
+            ).keyArn;
+
+        const topic = new aws.sns.Topic(`${name}-topic`, { name: `${args.namePrefix}-alarms`, kmsMasterKeyId: kmsKeyArn }, { parent: this });
+        new aws.sns.TopicPolicy(
+            `${name}-topic-policy`,
+            {
+                arn: topic.arn,
+                policy: pulumi.all([topic.arn, ctx.accountId, ctx.region, ctx.partition, ctx.dnsSuffix]).apply(([arn, account, region, partition, dnsSuffix]) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "AccountManagesTopic",
+                                Effect: "Allow",
+                                Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+                                Action: ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"],
+                                Resource: arn,
+                            },
+                            {
+                                // Only this account's alarms in this region may publish (confused-deputy guard).
+                                Sid: "ThisAccountsAlarmsPublish",
+                                Effect: "Allow",
+                                Principal: { Service: `cloudwatch.${dnsSuffix}` },
+                                Action: "sns:Publish",
+                                Resource: arn,
+                                Condition: {
+                                    ArnLike: { "aws:SourceArn": `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+                                    StringEquals: { "aws:SourceAccount": account },
+                                },
+                            },
+                        ],
+                    }),
+                ),
+            },
+            { parent: this },
+        );
+        args.emails.forEach((email, i) => {
+            new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent: this });
+        });
+        this.alarmActions = [topic.arn];
+
+        const widgets: Widget[] = [];
+        const region = ctx.region;
+
+        if (args.loadBalancer) {
+            widgets.push(...this.loadBalancerAlarms(name, args.loadBalancer, t, region));
+        }
+        if (args.ecs) {
+            widgets.push(...this.serviceAlarms(name, args.ecs, t, region));
+        }
+        if (args.database) {
+            widgets.push(...this.databaseAlarms(name, args.database, t, region));
+        }
+        if (args.cache) {
+            widgets.push(...this.cacheAlarms(name, args.cache, t, region));
+        }
+        if (args.waf) {
+            widgets.push(...this.wafAlarms(name, args.waf.webAclName, t, region));
+        }
+
+        const alarmArns = this.alarms.map((a) => a.arn);
+        const statusWidgets: Widget[] = [];
+        for (let i = 0; i < alarmArns.length; i += ALARM_WIDGET_MAX) {
+            statusWidgets.push({
+                type: "alarm",
+                width: GRID,
+                height: 6,
+                properties: { title: "Alarms", alarms: alarmArns.slice(i, i + ALARM_WIDGET_MAX), sortBy: "stateUpdatedTimestamp" },
+            });
+        }
+        const dashboard = new aws.cloudwatch.Dashboard(
+            `${name}-dashboard`,
+            {
+                dashboardName: args.namePrefix,
+                dashboardBody: pulumi.output([...statusWidgets, ...widgets]).apply((all) => JSON.stringify({ widgets: all })),
+            },
+            { parent: this },
+        );
+
+        this.topicArn = topic.arn;
+        this.dashboardName = dashboard.dashboardName;
+        this.alarmNames = this.alarms.map((a) => a.name);
+        this.registerOutputs({ topicArn: this.topicArn, dashboardName: this.dashboardName });
+    }
+
+    private alarm(name: string, spec: AlarmSpec): aws.cloudwatch.MetricAlarm {
+        const m = spec.metric;
+        const alarm = new aws.cloudwatch.MetricAlarm(
+            `${name}-${spec.id}`,
+            {
+                name: `${this.prefix}-${spec.id}`,
+                alarmDescription: spec.description,
+                comparisonOperator: spec.comparison,
+                threshold: spec.threshold,
+                evaluationPeriods: spec.evaluationPeriods,
+                datapointsToAlarm: spec.datapointsToAlarm,
+                treatMissingData: spec.treatMissingData,
+                namespace: m?.namespace,
+                metricName: m?.name,
+                dimensions: m?.dimensions,
+                statistic: m?.statistic,
+                extendedStatistic: m?.extendedStatistic,
+                // Percentiles over a handful of requests say nothing; keep the previous state instead of alarming.
+                evaluateLowSampleCountPercentiles: m?.extendedStatistic ? "ignore" : undefined,
+                period: m ? spec.period : undefined,
+                metricQueries: spec.queries,
+                alarmActions: this.alarmActions,
+                okActions: this.alarmActions,
+            },
+            { parent: this },
+        );
+        this.alarms.push(alarm);
+        return alarm;
+    }
+
+    private loadBalancerAlarms(name: string, lb: AlarmedLoadBalancer, t: AlarmThresholds, region: pulumi.Output<string>): Widget[] {
+        const ns = "AWS/ApplicationELB";
+        const lbDim = { LoadBalancer: lb.arnSuffix };
+        const count = (id: string, metricName: string) => ({
+            id,
+            metric: { namespace: ns, metricName, dimensions: lbDim, stat: "Sum", period: 60 },
+        });
+        // 5xx ratio = (5xx the ALB generated: 502/503/504, no healthy target, + 5xx from targets) / requests. Counts are
+        // only published for minutes that have them, hence FILL. Under 10 requests a minute the ratio is noise (one
+        // failed request on an idle stack is 100 %), so such minutes count as 0. Sustained: 3 of 5 minutes.
+        this.alarm(name, {
+            id: "alb-5xx-ratio",
+            description: `More than ${t.alb5xxPercent} % of requests answered with 5xx (ALB or targets) in 3 of 5 minutes. Check the target groups' health, the api and web logs, and the latest deployment.`,
+            comparison: "GreaterThanThreshold",
+            threshold: t.alb5xxPercent,
+            period: 60,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 3,
+            treatMissingData: "notBreaching",
+            queries: [
+                { ...count("requests", "RequestCount"), returnData: false },
+                { ...count("elb5xx", "HTTPCode_ELB_5XX_Count"), returnData: false },
+                { ...count("target5xx", "HTTPCode_Target_5XX_Count"), returnData: false },
+                {
+                    id: "ratio",
+                    expression: "IF(requests >= 10, 100 * (FILL(elb5xx, 0) + FILL(target5xx, 0)) / requests, 0)",
+                    label: "5xx % of requests",
+                    returnData: true,
+                },
+            ],
+        });
+
+        const p95: unknown[][] = [];
+        const health: unknown[][] = [];
+        for (const [key, tg] of Object.entries(lb.targetGroupArnSuffixes)) {
+            const id = kebab(key);
+            const dims = { LoadBalancer: lb.arnSuffix, TargetGroup: tg };
+            // Time to the first response byte, so SSE streams count by their start, not their length. p95 over 5
+            // minutes, 2 of 3 periods: one slow burst of LLM calls does not page, a slow backend does.
+            this.alarm(name, {
+                id: `alb-${id}-p95-response-time`,
+                description: `p95 target response time of the ${key} target group above ${t.albResponseTimeP95Ms} ms in 2 of 3 five-minute periods.`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.albResponseTimeP95Ms / 1000,
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 2,
+                treatMissingData: "notBreaching",
+                metric: { namespace: ns, name: "TargetResponseTime", dimensions: dims, extendedStatistic: "p95" },
+            });
+            // Published every minute for a target group behind the ALB. Targets still in their initial health checks
+            // are not counted, so a healthy rolling deploy stays quiet; 5 minutes of an unhealthy target is a real
+            // failure (the circuit breaker is usually rolling back by then).
+            this.alarm(name, {
+                id: `alb-${id}-unhealthy-hosts`,
+                description: `The ${key} target group has had an unhealthy target for 5 minutes. See the service's events and the task logs.`,
+                comparison: "GreaterThanThreshold",
+                threshold: 0,
+                period: 60,
+                evaluationPeriods: 5,
+                datapointsToAlarm: 5,
+                treatMissingData: "notBreaching",
+                metric: { namespace: ns, name: "UnHealthyHostCount", dimensions: dims, statistic: "Maximum" },
+            });
+            // No healthy target: every request to these paths gets a 503, whether or not traffic shows it yet. The
+            // metric is published every minute, so silence means the target group left the ALB: breaching.
+            this.alarm(name, {
+                id: `alb-${id}-no-healthy-hosts`,
+                description: `The ${key} target group has had no healthy target for 3 minutes: its paths answer 503.`,
+                comparison: "LessThanThreshold",
+                threshold: 1,
+                period: 60,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                treatMissingData: "breaching",
+                metric: { namespace: ns, name: "HealthyHostCount", dimensions: dims, statistic: "Minimum" },
+            });
+            p95.push([ns, "TargetResponseTime", "LoadBalancer", lb.arnSuffix, "TargetGroup", tg, { stat: "p95", label: `${key} p95` }]);
+            health.push([ns, "HealthyHostCount", "LoadBalancer", lb.arnSuffix, "TargetGroup", tg, { stat: "Minimum", label: `${key} healthy` }]);
+            health.push([ns, "UnHealthyHostCount", "LoadBalancer", lb.arnSuffix, "TargetGroup", tg, { stat: "Maximum", label: `${key} unhealthy` }]);
+        }
+
+        return [
+            header("Load balancer"),
+            graph("Requests and 5xx", region, 60, [
+                [ns, "RequestCount", "LoadBalancer", lb.arnSuffix, { stat: "Sum", label: "requests" }],
+                [ns, "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb.arnSuffix, { stat: "Sum", label: "ALB 5xx" }],
+                [ns, "HTTPCode_Target_5XX_Count", "LoadBalancer", lb.arnSuffix, { stat: "Sum", label: "target 5xx" }],
+            ]),
+            graph("Target response time p95 (s)", region, 300, p95, t.albResponseTimeP95Ms / 1000),
+            graph("Targets healthy / unhealthy", region, 60, health),
+        ];
+    }
+
+    private serviceAlarms(name: string, ecs: AlarmedServices, t: AlarmThresholds, region: pulumi.Output<string>): Widget[] {
+        const ci = "ECS/ContainerInsights";
+        const all: [string, pulumi.Input<string>][] = [...Object.entries(ecs.services), ["beat", ecs.beatServiceName]];
+        const cpu: unknown[][] = [];
+        const memory: unknown[][] = [];
+        const tasks: unknown[][] = [];
+
+        for (const [role, serviceName] of all) {
+            const id = kebab(role);
+            const dims = { ClusterName: ecs.clusterName, ServiceName: serviceName };
+            // Averages over the service's tasks, 3 consecutive 5-minute periods: autoscaling gets time to add tasks
+            // first. Missing data (no task running) keeps the state; the running-task alarms cover that case.
+            this.alarm(name, {
+                id: `ecs-${id}-cpu`,
+                description: `Average CPU of the ${role} service above ${t.ecsCpuPercent} % for 15 minutes (autoscaling at its maximum, or a task size too small).`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.ecsCpuPercent,
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                treatMissingData: "missing",
+                metric: { namespace: "AWS/ECS", name: "CPUUtilization", dimensions: dims, statistic: "Average" },
+            });
+            this.alarm(name, {
+                id: `ecs-${id}-memory`,
+                description: `Average memory of the ${role} service above ${t.ecsMemoryPercent} % for 15 minutes; at 100 % tasks are OOM-killed.`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.ecsMemoryPercent,
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                treatMissingData: "missing",
+                metric: { namespace: "AWS/ECS", name: "MemoryUtilization", dimensions: dims, statistic: "Average" },
+            });
+            cpu.push(["AWS/ECS", "CPUUtilization", "ClusterName", ecs.clusterName, "ServiceName", serviceName, { stat: "Average", label: role }]);
+            memory.push(["AWS/ECS", "MemoryUtilization", "ClusterName", ecs.clusterName, "ServiceName", serviceName, { stat: "Average", label: role }]);
+            tasks.push([ci, "RunningTaskCount", "ClusterName", ecs.clusterName, "ServiceName", serviceName, { stat: "Average", label: `${role} running` }]);
+
+            if (role === "beat") {
+                continue;
+            }
+            // Container Insights publishes RunningTaskCount and DesiredTaskCount every minute for every service, so no
+            // data means Container Insights is off or the service is gone: breaching. Within a minute the lowest
+            // desired count is compared with the highest running count, so tasks starting during a scale-out do not
+            // count as missing; 5 minutes in a row below desired means tasks fail to start or keep crashing.
+            this.alarm(name, {
+                id: `ecs-${id}-tasks-below-desired`,
+                description: `The ${role} service has run fewer tasks than desired for 5 minutes. See its events (aws ecs describe-services) and the stopped tasks' reasons.`,
+                comparison: "GreaterThanThreshold",
+                threshold: 0,
+                period: 60,
+                evaluationPeriods: 5,
+                datapointsToAlarm: 5,
+                treatMissingData: "breaching",
+                queries: [
+                    { id: "desired", metric: { namespace: ci, metricName: "DesiredTaskCount", dimensions: dims, stat: "Minimum", period: 60 }, returnData: false },
+                    { id: "running", metric: { namespace: ci, metricName: "RunningTaskCount", dimensions: dims, stat: "Maximum", period: 60 }, returnData: false },
+                    { id: "missing", expression: "desired - running", label: "tasks missing", returnData: true },
+                ],
+            });
+        }
+
+        // Beat is one task, replaced stop-first on deploy (a second beat would dispatch every schedule twice), so a
+        // deploy leaves it at 0 for a minute or two: 5 minutes without it means schedules are not firing.
+        const beatDims = { ClusterName: ecs.clusterName, ServiceName: ecs.beatServiceName };
+        this.alarm(name, {
+            id: "ecs-beat-not-running",
+            description: "No beat task for 5 minutes: scheduled workflows, plugin auto-upgrades and periodic cleanups are not dispatched.",
+            comparison: "LessThanThreshold",
+            threshold: 1,
+            period: 60,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 5,
+            treatMissingData: "breaching",
+            metric: { namespace: ci, name: "RunningTaskCount", dimensions: beatDims, statistic: "Maximum" },
+        });
+        this.alarm(name, {
+            id: "ecs-beat-duplicate",
+            description: "More than one beat task for 5 minutes: every scheduled job is dispatched once per beat. Set the beat service's desired count back to 1.",
+            comparison: "GreaterThanThreshold",
+            threshold: 1,
+            period: 60,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 5,
+            treatMissingData: "notBreaching",
+            metric: { namespace: ci, name: "RunningTaskCount", dimensions: beatDims, statistic: "Minimum" },
+        });
+
+        return [
+            header("ECS services"),
+            graph("Running tasks", region, 60, tasks),
+            graph("CPU % (service average)", region, 300, cpu, t.ecsCpuPercent),
+            graph("Memory % (service average)", region, 300, memory, t.ecsMemoryPercent),
+        ];
+    }
+
+    private databaseAlarms(name: string, db: AlarmedDatabase, t: AlarmThresholds, region: pulumi.Output<string>): Widget[] {
+        const ns = "AWS/RDS";
+        const cpu: unknown[][] = [];
+        const memory: unknown[][] = [];
+        const connections: unknown[][] = [];
+        const capacity: unknown[][] = [];
+        const acuUtilization: unknown[][] = [];
+
+        db.instanceIdentifiers.forEach((instance, i) => {
+            const n = i + 1;
+            const dims = { DBInstanceIdentifier: instance };
+            // Instance metrics are published every minute while the instance runs: missing data keeps the state.
+            this.alarm(name, {
+                id: `db-${n}-cpu`,
+                description: pulumi.interpolate`CPU of Aurora instance ${instance} above ${t.dbCpuPercent} % for 15 minutes.`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.dbCpuPercent,
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                treatMissingData: "missing",
+                metric: { namespace: ns, name: "CPUUtilization", dimensions: dims, statistic: "Average" },
+            });
+            this.alarm(name, {
+                id: `db-${n}-freeable-memory`,
+                description: pulumi.interpolate`Freeable memory of Aurora instance ${instance} below ${t.dbFreeableMemoryMiB} MiB for 15 minutes.`,
+                comparison: "LessThanThreshold",
+                threshold: t.dbFreeableMemoryMiB * MIB,
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                treatMissingData: "missing",
+                metric: { namespace: ns, name: "FreeableMemory", dimensions: dims, statistic: "Minimum" },
+            });
+            // Every api/worker/beat/plugin-daemon process holds a pool (Dify: 30 + 10 overflow by default); the peak
+            // matters, because max_connections refuses the next one.
+            this.alarm(name, {
+                id: `db-${n}-connections`,
+                description: pulumi.interpolate`More than ${t.dbConnections} connections to Aurora instance ${instance} for 15 minutes (compare with its max_connections and the services' pool sizes).`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.dbConnections,
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                treatMissingData: "missing",
+                metric: { namespace: ns, name: "DatabaseConnections", dimensions: dims, statistic: "Maximum" },
+            });
+            if (db.serverless) {
+                // ACUUtilization = current capacity / maximum ACUs: near 100 % the instance cannot scale any further.
+                this.alarm(name, {
+                    id: `db-${n}-acu-utilization`,
+                    description: pulumi.interpolate`Aurora Serverless v2 instance ${instance} above ${t.dbAcuUtilizationPercent} % of its maximum capacity for 15 minutes: raise databaseMaxCapacity.`,
+                    comparison: "GreaterThanThreshold",
+                    threshold: t.dbAcuUtilizationPercent,
+                    period: 300,
+                    evaluationPeriods: 3,
+                    datapointsToAlarm: 3,
+                    treatMissingData: "missing",
+                    metric: { namespace: ns, name: "ACUUtilization", dimensions: dims, statistic: "Average" },
+                });
+                capacity.push([ns, "ServerlessDatabaseCapacity", "DBInstanceIdentifier", instance, { stat: "Average" }]);
+                acuUtilization.push([ns, "ACUUtilization", "DBInstanceIdentifier", instance, { stat: "Average" }]);
+            }
+            cpu.push([ns, "CPUUtilization", "DBInstanceIdentifier", instance, { stat: "Average" }]);
+            memory.push([ns, "FreeableMemory", "DBInstanceIdentifier", instance, { stat: "Minimum" }]);
+            connections.push([ns, "DatabaseConnections", "DBInstanceIdentifier", instance, { stat: "Maximum" }]);
+        });
+
+        const widgets: Widget[] = [
+            header("Aurora PostgreSQL"),
+            graph("CPU %", region, 300, cpu, t.dbCpuPercent),
+            graph("Freeable memory (bytes)", region, 300, memory, t.dbFreeableMemoryMiB * MIB),
+            graph("Connections", region, 300, connections, t.dbConnections),
+        ];
+        if (db.serverless) {
+            widgets.push(graph("Serverless v2 capacity (ACU)", region, 300, capacity));
+            widgets.push(graph("Serverless v2 capacity, % of maximum", region, 300, acuUtilization, t.dbAcuUtilizationPercent));
+        }
+        if (db.instanceIdentifiers.length > 1) {
+            // Cluster-level maximum over all readers: stays right whichever instance is the writer after a failover.
+            // Readers serve stale reads and are slower failover targets while lagging. Sparse when no reader exists
+            // (mid-replacement): notBreaching.
+            const dims = { DBClusterIdentifier: db.clusterIdentifier };
+            this.alarm(name, {
+                id: "db-replica-lag",
+                description: `An Aurora reader has lagged more than ${t.dbReplicaLagMs} ms behind the writer for 5 minutes.`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.dbReplicaLagMs,
+                period: 60,
+                evaluationPeriods: 5,
+                datapointsToAlarm: 5,
+                treatMissingData: "notBreaching",
+                metric: { namespace: ns, name: "AuroraReplicaLagMaximum", dimensions: dims, statistic: "Maximum" },
+            });
+            widgets.push(graph("Replica lag, max (ms)", region, 60, [[ns, "AuroraReplicaLagMaximum", "DBClusterIdentifier", db.clusterIdentifier, { stat: "Maximum" }]], t.dbReplicaLagMs));
+        }
+        return widgets;
+    }
+
+    private cacheAlarms(name: string, cache: AlarmedCache, t: AlarmThresholds, region: pulumi.Output<string>): Widget[] {
+        const ns = "AWS/ElastiCache";
+        const memory: unknown[][] = [];
+        const cpu: unknown[][] = [];
+        const connections: unknown[][] = [];
+        cache.memberClusterIds.forEach((member, i) => {
+            const n = i + 1;
+            const dims = { CacheClusterId: member };
+            // The parameter group sets maxmemory-policy noeviction (Celery's queues have no TTL): at 100 % every write
+            // fails with OOM, which stops task dispatch. Maximum per minute, 5 minutes in a row, leaves time to act.
+            this.alarm(name, {
+                id: `cache-${n}-memory`,
+                description: pulumi.interpolate`Cache node ${member} above ${t.cacheMemoryPercent} % of maxmemory for 5 minutes. With noeviction, writes (Celery's broker) fail at 100 %: scale the node type up.`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.cacheMemoryPercent,
+                period: 60,
+                evaluationPeriods: 5,
+                datapointsToAlarm: 5,
+                treatMissingData: "missing",
+                metric: { namespace: ns, name: "DatabaseMemoryUsagePercentage", dimensions: dims, statistic: "Maximum" },
+            });
+            // The engine's command thread, not the host CPU: on a multi-vCPU node host CPU hides a saturated engine.
+            this.alarm(name, {
+                id: `cache-${n}-engine-cpu`,
+                description: pulumi.interpolate`Engine CPU of cache node ${member} above ${t.cacheEngineCpuPercent} % for 15 minutes.`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.cacheEngineCpuPercent,
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                treatMissingData: "missing",
+                metric: { namespace: ns, name: "EngineCPUUtilization", dimensions: dims, statistic: "Average" },
+            });
+            this.alarm(name, {
+                id: `cache-${n}-connections`,
+                description: pulumi.interpolate`More than ${t.cacheConnections} client connections to cache node ${member} for 15 minutes (a connection leak, or far more tasks than planned).`,
+                comparison: "GreaterThanThreshold",
+                threshold: t.cacheConnections,
+                period: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                treatMissingData: "missing",
+                metric: { namespace: ns, name: "CurrConnections", dimensions: dims, statistic: "Maximum" },
+            });
+            memory.push([ns, "DatabaseMemoryUsagePercentage", "CacheClusterId", member, { stat: "Maximum" }]);
+            cpu.push([ns, "EngineCPUUtilization", "CacheClusterId", member, { stat: "Average" }]);
+            connections.push([ns, "CurrConnections", "CacheClusterId", member, { stat: "Maximum" }]);
+        });
+        return [
+            header("ElastiCache"),
+            graph("Memory % of maxmemory", region, 60, memory, t.cacheMemoryPercent),
+            graph("Engine CPU %", region, 300, cpu, t.cacheEngineCpuPercent),
+            graph("Client connections", region, 300, connections, t.cacheConnections),
+        ];
+    }
+
+    private wafAlarms(name: string, webAclName: pulumi.Input<string>, t: AlarmThresholds, region: pulumi.Output<string>): Widget[] {
+        const ns = "AWS/WAFV2";
+        // Regional web ACLs publish per Region, WebACL and Rule; Rule "ALL" is the sum over the ACL's rules. Only
+        // minutes with blocked requests have data, so silence is calm: notBreaching. One 5-minute spike is enough.
+        const dims = { WebACL: webAclName, Region: region, Rule: "ALL" };
+        this.alarm(name, {
+            id: "waf-blocked-requests",
+            description: `WAF blocked more than ${t.wafBlockedRequests} requests in 5 minutes (an attack, or a rule blocking legitimate traffic: check the WAF logs).`,
+            comparison: "GreaterThanThreshold",
+            threshold: t.wafBlockedRequests,
+            period: 300,
+            evaluationPeriods: 1,
+            datapointsToAlarm: 1,
+            treatMissingData: "notBreaching",
+            metric: { namespace: ns, name: "BlockedRequests", dimensions: dims, statistic: "Sum" },
+        });
+        return [
+            header("WAF"),
+            graph(
+                "Allowed / blocked requests (per 5 min)",
+                region,
+                300,
+                [
+                    [ns, "AllowedRequests", "WebACL", webAclName, "Region", region, "Rule", "ALL", { stat: "Sum", label: "allowed" }],
+                    [ns, "BlockedRequests", "WebACL", webAclName, "Region", region, "Rule", "ALL", { stat: "Sum", label: "blocked" }],
+                ],
+                t.wafBlockedRequests,
+            ),
+        ];
+    }
+}
+
+function header(title: string): Widget {
+    return { type: "text", width: GRID, height: 1, properties: { markdown: `## ${title}` } };
+}
+
+/**
+ * A time-series widget (a third of the grid) with the alarm threshold drawn as a line when given. Its fields may hold
+ * Outputs: the dashboard body resolves the whole widget tree at once.
+ */
+function graph(title: string, region: pulumi.Input<string>, period: number, metrics: unknown[][], threshold?: number): Widget {
+    return {
+        type: "metric",
+        width: GRID / 3,
+        height: 6,
+        properties: {
+            title,
+            region,
+            view: "timeSeries",
+            stacked: false,
+            period,
+            metrics,
+            ...(threshold === undefined ? {} : { annotations: { horizontal: [{ value: threshold, label: "alarm threshold" }] } }),
+        },
+    };
+}
