@@ -1,0 +1,344 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigReader, PROJECT } from "./reader";
+
+/** The Dify roles that run as their own ECS service. */
+export const DIFY_ROLES = ["web", "api", "worker", "beat", "pluginDaemon", "sandbox", "ssrfProxy"] as const;
+export type DifyRole = (typeof DIFY_ROLES)[number];
+/** Roles that scale; beat is exactly one task, ever (two beats dispatch every scheduled job twice). */
+export const SCALED_ROLES = ["web", "api", "worker", "pluginDaemon", "sandbox", "ssrfProxy"] as const;
+export type ScaledRole = (typeof SCALED_ROLES)[number];
+/** Roles whose extra env/secrets config may name: the services plus the one-off migration task (the api image). */
+export const ENV_TARGETS = [...DIFY_ROLES, "migration"] as const;
+export type EnvTarget = (typeof ENV_TARGETS)[number];
+
+/**
+ * Fargate task sizes AWS accepts (RegisterTaskDefinition, Linux): CPU units -> allowed memory in MiB. From the ECS
+ * developer guide "Task CPU and memory" table; 8 and 16 vCPU need platform version 1.4.0, which LATEST is.
+ */
+const FARGATE_MEMORY_BY_CPU: Record<number, { min: number; max: number; step: number }> = {
+    256: { min: 512, max: 2048, step: 512 },
+    512: { min: 1024, max: 4096, step: 1024 },
+    1024: { min: 2048, max: 8192, step: 1024 },
+    2048: { min: 4096, max: 16384, step: 1024 },
+    4096: { min: 8192, max: 30720, step: 1024 },
+    8192: { min: 16384, max: 61440, step: 4096 },
+    16384: { min: 32768, max: 122880, step: 8192 },
+};
+
+/** True when Fargate accepts this task CPU/memory pair. 256 CPU allows 512, 1024 and 2048 MiB (not 1536). */
+export function isFargateSize(cpu: number, memory: number): boolean {
+    const range = FARGATE_MEMORY_BY_CPU[cpu];
+    if (!range || memory < range.min || memory > range.max) {
+        return false;
+    }
+    if (cpu === 256) {
+        return [512, 1024, 2048].includes(memory);
+    }
+    return (memory - range.min) % range.step === 0;
+}
+
+function describeFargateMemory(cpu: number): string {
+    const r = FARGATE_MEMORY_BY_CPU[cpu];
+    return cpu === 256 ? "512, 1024 or 2048" : `${r.min} to ${r.max} in steps of ${r.step}`;
+}
+
+export interface RoleSize {
+    /** Task CPU units (1024 = 1 vCPU). */
+    cpu: number;
+    /** Task memory in MiB; a pair Fargate accepts together with cpu. */
+    memory: number;
+}
+
+export interface ScaledRoleSettings extends RoleSize {
+    /** Fewest tasks autoscaling keeps (also the desired count at creation). */
+    minTasks: number;
+    /** Most tasks autoscaling may run. */
+    maxTasks: number;
+}
+
+export interface ImageSettings {
+    /** Tag of langgenius/dify-api and langgenius/dify-web (they are released together), e.g. `1.17.1`. */
+    difyTag: string;
+    /** Tag of langgenius/dify-plugin-daemon; always a `-local` variant. */
+    pluginDaemonTag: string;
+    /** Tag of langgenius/dify-sandbox. */
+    sandboxTag: string;
+    /** Full reference of the squid image for the SSRF proxy, e.g. `ubuntu/squid:6.6-24.04_beta`. */
+    ssrfProxyImage: string;
+    /**
+     * Prepended (with a `/`) to every image reference: an ECR pull-through cache or a registry mirror for closed
+     * networks, e.g. `123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub`. Undefined pulls from Docker Hub.
+     */
+    registryPrefix?: string;
+}
+
+export interface SmtpSettings {
+    server: string;
+    port: number;
+    username: string;
+    /** The password: an existing Secrets Manager secret (ARN) or a stack secret that the component stores. */
+    password: { secretArn: string } | { value: pulumi.Output<string> };
+    defaultSendFrom: string;
+    /** Implicit TLS (465) when true and opportunisticTls false; STARTTLS (587) when both are true. */
+    useTls: boolean;
+    opportunisticTls: boolean;
+}
+
+/** A user-provided secret injected into one role: Secrets Manager (optionally one JSON key) or SSM parameter ARN. */
+export interface ExtraSecret {
+    name: string;
+    /** The ECS `valueFrom`, as given. */
+    valueFrom: string;
+    /** The secret or parameter ARN the execution role must be able to read (valueFrom without a JSON-key suffix). */
+    resourceArn: string;
+    kind: "secretsmanager" | "ssm";
+}
+
+export interface ClusterSettings {
+    images: ImageSettings;
+    /** Size and task counts of every scaled role. */
+    roles: Record<ScaledRole, ScaledRoleSettings>;
+    /** Size of the single beat task. */
+    beat: RoleSize;
+    /** Roles allowed to run on FARGATE_SPOT (web and api always keep one on-demand task as base). */
+    spotRoles: DifyRole[];
+    /** ECS Exec on every service, with session audit logs in CloudWatch; adds the SSM permissions to task roles. */
+    ecsExecEnabled: boolean;
+    /** Bedrock model / inference-profile ARNs the plugin daemon (where model-provider plugins run) may invoke. */
+    bedrockModelArns: string[];
+    /** ALB requests per target per minute that web and api scale out at. */
+    albRequestsPerTarget: number;
+    smtp?: SmtpSettings;
+    /** Extra plain environment per role (never secret-looking names; those go to extraSecrets). */
+    extraEnvironment: Partial<Record<EnvTarget, Record<string, string>>>;
+    /** Extra secrets per role. */
+    extraSecrets: Partial<Record<EnvTarget, ExtraSecret[]>>;
+}
+
+/**
+ * Names the component sets itself and config may not override: the mode switches that gate migrations, and every
+ * value that arrives through `secrets`. Overriding MIGRATION_ENABLED on a service would race the migration gate.
+ */
+export const RESERVED_ENV_NAMES = [
+    "MODE",
+    "MIGRATION_ENABLED",
+    "SECRET_KEY",
+    "DB_USERNAME",
+    "DB_PASSWORD",
+    "PGVECTOR_USER",
+    "PGVECTOR_PASSWORD",
+    "REDIS_PASSWORD",
+    "CELERY_BROKER_URL",
+    "PLUGIN_DAEMON_KEY",
+    "INNER_API_KEY_FOR_PLUGIN",
+    "CODE_EXECUTION_API_KEY",
+    "SERVER_KEY",
+    "DIFY_INNER_API_KEY",
+    "API_KEY",
+    "SMTP_PASSWORD",
+    "SQUID_CONF",
+];
+
+/** Names that look like they carry a secret; such a value must arrive through `secrets`, never `environment`. */
+export const SECRET_LOOKING_NAME = /(PASSWORD|SECRET|TOKEN|(^|_)KEY$|API_KEY|PRIVATE|CREDENTIAL|BROKER_URL|DSN)/;
+
+const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const TAG_ALLOWED = "a pinned image tag (letters, digits, _ . -; up to 128 characters), never `latest`: a moving tag redeploys whatever was pushed last";
+// An image reference with a pinned tag or digest: [registry/]repository(:tag|@sha256:digest).
+const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+// A registry host (with optional port) and optional path, no scheme, no trailing slash.
+const REGISTRY_PREFIX = {
+    regex: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+    allowed: "a registry host with an optional path and no scheme or trailing slash, e.g. 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub",
+};
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const SECRETS_MANAGER_ARN = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+)(:[^:]+::)?$/;
+const SSM_PARAMETER_ARN = /^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9/_.-]+$/;
+const BEDROCK_ARN = {
+    regex: /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:(\d{12})?:(foundation-model|inference-profile|application-inference-profile|provisioned-model|custom-model)\/[A-Za-z0-9.:/_-]+$/,
+    allowed: "a Bedrock foundation-model, inference-profile or provisioned/custom model ARN (no wildcards)",
+};
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^<>]+<[^@\s]+@[^@\s]+\.[^@\s]+>$/;
+const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+
+function imageTag(r: ConfigReader, key: string, extra?: { regex: RegExp; allowed: string }): string {
+    const value = r.string(key, { regex: DOCKER_TAG, allowed: TAG_ALLOWED });
+    if (value.toLowerCase() === "latest") {
+        r.fail(key, value, TAG_ALLOWED);
+    }
+    if (extra && !extra.regex.test(value)) {
+        r.fail(key, value, extra.allowed);
+    }
+    return value;
+}
+
+function loadImages(r: ConfigReader): ImageSettings {
+    const ssrfProxyImage = r.string("ssrfProxyImage", {
+        regex: IMAGE_REF,
+        allowed: "an image reference with a pinned tag or digest, e.g. ubuntu/squid:6.6-24.04_beta",
+    });
+    if (/:latest$/i.test(ssrfProxyImage)) {
+        r.fail("ssrfProxyImage", ssrfProxyImage, TAG_ALLOWED);
+    }
+    return {
+        difyTag: imageTag(r, "difyImageTag"),
+        pluginDaemonTag: imageTag(r, "pluginDaemonImageTag", {
+            regex: /-local$/,
+            allowed: "a `-local` tag (e.g. 0.6.10-local): the `-serverless` variant needs a serverless connector this program does not deploy",
+        }),
+        sandboxTag: imageTag(r, "sandboxImageTag"),
+        ssrfProxyImage,
+        registryPrefix: r.optionalString("imageRegistryPrefix", REGISTRY_PREFIX),
+    };
+}
+
+function loadSize(r: ConfigReader, role: DifyRole): RoleSize {
+    const cpuKey = `${role}Cpu`;
+    const memoryKey = `${role}Memory`;
+    const cpu = r.integer(cpuKey);
+    const memory = r.integer(memoryKey);
+    if (!(cpu in FARGATE_MEMORY_BY_CPU)) {
+        r.fail(cpuKey, cpu, `a Fargate task CPU value: ${Object.keys(FARGATE_MEMORY_BY_CPU).join(", ")}`);
+    }
+    if (!isFargateSize(cpu, memory)) {
+        r.fail(memoryKey, memory, `a memory size Fargate accepts with ${cpuKey}=${cpu}: ${describeFargateMemory(cpu)} MiB`);
+    }
+    return { cpu, memory };
+}
+
+function loadScaledRole(r: ConfigReader, role: ScaledRole): ScaledRoleSettings {
+    const size = loadSize(r, role);
+    // Every scaled role serves requests or consumes a queue: zero tasks is an outage, not a saving.
+    const minTasks = r.integer(`${role}MinTasks`, { min: 1, max: 1000 });
+    const maxTasks = r.integer(`${role}MaxTasks`, { min: 1, max: 1000 });
+    if (minTasks > maxTasks) {
+        r.fail(`${role}MinTasks`, minTasks, `at most ${role}MaxTasks (${maxTasks})`);
+    }
+    return { ...size, minTasks, maxTasks };
+}
+
+function loadSmtp(r: ConfigReader): SmtpSettings | undefined {
+    // Every key is read whether or not SMTP is on, so Pulumi.yaml and the loader always declare the same keys.
+    const server = r.optionalString("smtpServer", { regex: HOST, allowed: "a host name such as email-smtp.ap-northeast-1.amazonaws.com" });
+    const port = r.integer("smtpPort", { min: 1, max: 65535 });
+    const username = r.optionalString("smtpUsername");
+    const secretArn = r.optionalString("smtpPasswordSecretArn", {
+        regex: SECRETS_MANAGER_ARN,
+        allowed: "a Secrets Manager secret ARN (optionally with :jsonKey:: for one key of a JSON secret)",
+    });
+    const password = optionalStackSecret(r, "smtpPassword");
+    const defaultSendFrom = r.optionalString("mailDefaultSendFrom", { regex: EMAIL, allowed: "an e-mail address, e.g. no-reply@example.com or Dify <no-reply@example.com>" });
+    const useTls = r.boolean("smtpUseTls");
+    const opportunisticTls = r.boolean("smtpOpportunisticTls");
+    if (server === undefined) {
+        if (secretArn !== undefined || password !== undefined || username !== undefined) {
+            r.fail("smtpServer", "", "a host name: smtpUsername / smtpPassword / smtpPasswordSecretArn are set, so SMTP is meant to be on");
+        }
+        return undefined;
+    }
+    if (defaultSendFrom === undefined) {
+        r.fail("mailDefaultSendFrom", "", "an e-mail address: Dify refuses to send mail without MAIL_DEFAULT_SEND_FROM");
+    }
+    if (username === undefined) {
+        r.fail("smtpUsername", "", "the SMTP user name (for SES, the SMTP credentials' user name)");
+    }
+    if ((secretArn === undefined) === (password === undefined)) {
+        r.fail(
+            "smtpPasswordSecretArn",
+            secretArn ?? "",
+            "exactly one of smtpPasswordSecretArn (an existing secret) or smtpPassword (set with `pulumi config set --secret`)",
+        );
+    }
+    if (opportunisticTls && !useTls) {
+        r.fail("smtpOpportunisticTls", opportunisticTls, "false unless smtpUseTls is true (STARTTLS needs both)");
+    }
+    return {
+        server,
+        port,
+        username,
+        password: secretArn !== undefined ? { secretArn } : { value: password! },
+        defaultSendFrom,
+        useTls,
+        opportunisticTls,
+    };
+}
+
+/**
+ * A value that must have been set with `pulumi config set --secret`. Read as a plain string only to tell "" (the
+ * declared default) from a value, then wrapped as a secret at once; a plaintext value in the stack file is refused.
+ */
+function optionalStackSecret(r: ConfigReader, key: string): pulumi.Output<string> | undefined {
+    const value = r.optionalString(key);
+    if (value === undefined) {
+        return undefined;
+    }
+    // `isConfigSecret` is exported by the runtime but not typed; it says whether the engine delivered the key encrypted.
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (fullKey: string) => boolean };
+    if (runtime.isConfigSecret && !runtime.isConfigSecret(`${PROJECT}:${key}`)) {
+        r.fail(key, "(plaintext, not shown)", "a value set with `pulumi config set --secret` so it is encrypted in the stack file");
+    }
+    return pulumi.secret(value);
+}
+
+/** Splits `role:NAME=value` (value may contain `=`, `:`); fails with the key on anything else. */
+function parseRoleAssignment(r: ConfigReader, key: string, item: string): { target: EnvTarget; name: string; value: string } {
+    const m = /^([A-Za-z]+):([^=]+)=(.*)$/.exec(item);
+    if (!m) {
+        r.fail(key, item, "items of the form role:NAME=value, e.g. api:LOG_LEVEL=DEBUG");
+    }
+    const [, target, name, value] = m;
+    if (!(ENV_TARGETS as readonly string[]).includes(target)) {
+        r.fail(key, item, `a role of ${ENV_TARGETS.join(", ")} before the colon`);
+    }
+    if (!ENV_NAME.test(name)) {
+        r.fail(key, item, "an environment variable name of upper-case letters, digits and underscores");
+    }
+    if (RESERVED_ENV_NAMES.includes(name)) {
+        r.fail(key, item, `a name this program does not manage itself (${RESERVED_ENV_NAMES.join(", ")} are reserved)`);
+    }
+    return { target: target as EnvTarget, name, value };
+}
+
+function loadExtras(r: ConfigReader): Pick<ClusterSettings, "extraEnvironment" | "extraSecrets"> {
+    const extraEnvironment: ClusterSettings["extraEnvironment"] = {};
+    for (const item of r.stringList("extraEnvironment")) {
+        const { target, name, value } = parseRoleAssignment(r, "extraEnvironment", item);
+        if (SECRET_LOOKING_NAME.test(name)) {
+            r.fail("extraEnvironment", item, "a name that does not look secret; put secrets in extraSecrets (role:NAME=<secret ARN>) so they never sit in the task definition");
+        }
+        const env = (extraEnvironment[target] ??= {});
+        if (name in env) {
+            r.fail("extraEnvironment", item, `each role:NAME at most once (${target}:${name} repeats)`);
+        }
+        env[name] = value;
+    }
+    const extraSecrets: ClusterSettings["extraSecrets"] = {};
+    for (const item of r.stringList("extraSecrets")) {
+        const { target, name, value } = parseRoleAssignment(r, "extraSecrets", item);
+        const sm = SECRETS_MANAGER_ARN.exec(value);
+        const ssm = SSM_PARAMETER_ARN.test(value);
+        if (!sm && !ssm) {
+            r.fail("extraSecrets", item, "a Secrets Manager secret ARN (optionally :jsonKey::) or an SSM parameter ARN after the =");
+        }
+        const list = (extraSecrets[target] ??= []);
+        if (list.some((s) => s.name === name) || extraEnvironment[target]?.[name] !== undefined) {
+            r.fail("extraSecrets", item, `each role:NAME at most once across extraEnvironment and extraSecrets (${target}:${name} repeats)`);
+        }
+        list.push({ name, valueFrom: value, resourceArn: sm ? sm[1] : value, kind: sm ? "secretsmanager" : "ssm" });
+    }
+    return { extraEnvironment, extraSecrets };
+}
+
+export function loadClusterSettings(r: ConfigReader): ClusterSettings {
+    const images = loadImages(r);
+    const roles = Object.fromEntries(SCALED_ROLES.map((role) => [role, loadScaledRole(r, role)])) as Record<ScaledRole, ScaledRoleSettings>;
+    const beat = loadSize(r, "beat");
+    const spotRoles = r.stringList("fargateSpotRoles", {
+        item: { regex: new RegExp(`^(${DIFY_ROLES.join("|")})$`), allowed: `one of ${DIFY_ROLES.join(", ")}` },
+    }) as DifyRole[];
+    const ecsExecEnabled = r.boolean("ecsExecEnabled");
+    const bedrockModelArns = r.stringList("bedrockModelArns", { item: BEDROCK_ARN });
+    const albRequestsPerTarget = r.integer("albRequestsPerTarget", { min: 10, max: 100000 });
+    const smtp = loadSmtp(r);
+    return { images, roles, beat, spotRoles, ecsExecEnabled, bedrockModelArns, albRequestsPerTarget, smtp, ...loadExtras(r) };
+}
