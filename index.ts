@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EncryptionKey } from "./components/encryptionKey";
+import { ManagedData } from "./components/managedData";
 import { VpcWithEndpoints } from "./components/vpcWithEndpoints";
 import { loadSettings } from "./config";
 
@@ -24,6 +25,17 @@ const network = new VpcWithEndpoints("network", {
     namePrefix: common.prefix,
 });
 
+const data = new ManagedData("data", {
+    vpcId: network.vpcId,
+    dataSubnetIds: network.dataSubnetIds,
+    availabilityZones: network.availabilityZones,
+    kmsKeyArn: key?.keyArn,
+    protect: common.deletionProtection,
+    logs,
+    namePrefix: common.prefix,
+    settings: settings.data,
+});
+
 export const vpcId = network.vpcId;
 export const vpcCidr = network.vpcCidr;
 export const availabilityZones = network.availabilityZones;
@@ -32,3 +44,22 @@ export const privateSubnetIds = network.privateSubnetIds;
 export const dataSubnetIds = network.dataSubnetIds;
 export const endpointSecurityGroupId = network.endpointSecurityGroupId;
 export const kmsKeyArn: pulumi.Output<string> | undefined = key?.keyArn;
+export const databaseEndpoint = data.database.host;
+export const databaseReaderEndpoint = data.database.readerHost;
+export const databasePort = data.database.port;
+export const databaseName = data.database.databaseName;
+export const pluginDatabaseName = data.database.pluginDatabaseName;
+export const databaseClusterIdentifier = data.clusterIdentifier;
+export const databaseInstanceIdentifiers = data.instanceIdentifiers;
+export const databaseSecretArn = data.databaseSecretArn;
+export const databaseSecurityGroupId = data.database.securityGroupId;
+export const cachePrimaryEndpoint = data.cache.host;
+export const cacheReaderEndpoint = data.cache.readerHost;
+export const cachePort = data.cache.port;
+export const cacheReplicationGroupId = data.replicationGroupId;
+export const cacheMemberClusterIds = data.cacheMemberClusterIds;
+export const cacheAuthTokenSecretArn = data.cacheAuthTokenSecretArn;
+export const celeryBrokerUrlSecretArn = data.celeryBrokerUrlSecretArn;
+export const cacheSecurityGroupId = data.cache.securityGroupId;
+export const filesBucketName = data.bucket.name;
+export const filesBucketArn = data.bucket.arn;

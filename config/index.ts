@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { DataSettings, loadDataSettings } from "./data";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
 import { loadNetworkSettings, NetworkSettings } from "./network";
 import { loadOpsSettings, OpsSettings } from "./ops";
@@ -27,6 +28,7 @@ export interface CommonSettings {
 export interface StackSettings {
     common: CommonSettings;
     network: NetworkSettings;
+    data: DataSettings;
     ops: OpsSettings;
 }
 
@@ -59,6 +61,7 @@ export function loadSettings(reader: ConfigReader = new ConfigReader(), stack: s
     return {
         common: loadCommonSettings(reader, stack),
         network: loadNetworkSettings(reader),
+        data: loadDataSettings(reader),
         ops: loadOpsSettings(reader),
     };
 }

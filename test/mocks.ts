@@ -128,6 +128,9 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
                 primaryEndpointAddress: `master.${gid}.${h}.apne1.cache.amazonaws.com`,
                 readerEndpointAddress: `replica.${gid}.${h}.apne1.cache.amazonaws.com`,
                 port: inputs.port ?? 6379,
+                // ElastiCache names a cluster-mode-disabled group's nodes <group id>-001, -002, ...
+                memberClusters: Array.from({ length: inputs.numCacheClusters ?? 1 }, (_, i) => `${gid}-${String(i + 1).padStart(3, "0")}`),
+                clusterEnabled: false,
             };
         }
         case "aws:s3/bucket:Bucket":
