@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { EdgeAlb } from "./components/edgeAlb";
 import { EncryptionKey } from "./components/encryptionKey";
 import { ManagedData } from "./components/managedData";
 import { VpcWithEndpoints } from "./components/vpcWithEndpoints";
@@ -36,6 +37,15 @@ const data = new ManagedData("data", {
     settings: settings.data,
 });
 
+const edge = new EdgeAlb("edge", {
+    vpcId: network.vpcId,
+    subnetIds: settings.edge.internal ? network.privateSubnetIds : network.publicSubnetIds,
+    edge: settings.edge,
+    deletionProtection: common.deletionProtection,
+    logs,
+    namePrefix: common.prefix,
+});
+
 export const vpcId = network.vpcId;
 export const vpcCidr = network.vpcCidr;
 export const availabilityZones = network.availabilityZones;
@@ -63,3 +73,14 @@ export const celeryBrokerUrlSecretArn = data.celeryBrokerUrlSecretArn;
 export const cacheSecurityGroupId = data.cache.securityGroupId;
 export const filesBucketName = data.bucket.name;
 export const filesBucketArn = data.bucket.arn;
+export const publicUrl = edge.publicUrl;
+export const albDnsName = edge.dnsName;
+export const albZoneId = edge.zoneId;
+export const albSecurityGroupId = edge.securityGroupId;
+export const albArnSuffix = edge.loadBalancerArnSuffix;
+export const targetGroupArns = pulumi.output(edge.targetGroupArns);
+export const httpsListenerArn: pulumi.Output<string> | undefined = edge.httpsListenerArn;
+export const certificateArn: pulumi.Output<string> | undefined = edge.certificateArn;
+export const albAccessLogBucket = edge.accessLogBucketName;
+export const webAclArn: pulumi.Output<string> | undefined = edge.webAclArn;
+export const webAclName: pulumi.Output<string> | undefined = edge.webAclName;

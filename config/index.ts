@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DataSettings, loadDataSettings } from "./data";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
+import { EdgeSettings, loadEdgeSettings } from "./edge";
 import { loadNetworkSettings, NetworkSettings } from "./network";
 import { loadOpsSettings, OpsSettings } from "./ops";
 import { ConfigReader } from "./reader";
@@ -28,6 +29,7 @@ export interface CommonSettings {
 export interface StackSettings {
     common: CommonSettings;
     network: NetworkSettings;
+    edge: EdgeSettings;
     data: DataSettings;
     ops: OpsSettings;
 }
@@ -58,9 +60,12 @@ function loadCommonSettings(r: ConfigReader, stack: string): CommonSettings {
  */
 export function loadSettings(reader: ConfigReader = new ConfigReader(), stack: string = pulumi.getStack()): StackSettings {
     rejectUnknownKeys(pulumi.runtime.allConfig(), declaredKeys());
+    const common = loadCommonSettings(reader, stack);
+    const network = loadNetworkSettings(reader);
     return {
-        common: loadCommonSettings(reader, stack),
-        network: loadNetworkSettings(reader),
+        common,
+        network,
+        edge: loadEdgeSettings(reader, network),
         data: loadDataSettings(reader),
         ops: loadOpsSettings(reader),
     };

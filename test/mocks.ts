@@ -191,6 +191,14 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
             return { dashboardArn: `arn:aws:cloudwatch::${ACCOUNT_ID}:dashboard/${inputs.dashboardName ?? name}` };
         case "aws:wafv2/webAcl:WebAcl":
             return { arn: `arn:aws:wafv2:${r}:${ACCOUNT_ID}:regional/webacl/${inputs.name ?? name}/${h}` };
+        case "aws:route53/record:Record":
+            return { fqdn: String(inputs.name ?? name).replace(/\.$/, "") };
+        case "random:index/randomId:RandomId": {
+            // Deterministic bytes of the requested length, rendered the ways the provider does.
+            const bytes = Array.from({ length: inputs.byteLength ?? 8 }, (_, i) => parseInt(h.slice((i * 2) % 8, ((i * 2) % 8) + 2), 16));
+            const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join("");
+            return { hex: `${inputs.prefix ?? ""}${hex}`, b64Url: Buffer.from(bytes).toString("base64url"), b64Std: Buffer.from(bytes).toString("base64"), dec: BigInt(`0x${hex}`).toString() };
+        }
         case "random:index/randomPassword:RandomPassword":
         case "random:index/randomString:RandomString":
             return { result: mockRandom(inputs) };
