@@ -64,6 +64,16 @@ export interface AlarmsArgs {
 }
 
 type Dimensions = Record<string, pulumi.Input<string>>;
+
+/** How long a signal must breach: `breaching` of the last `of` datapoints of `period` seconds each (M out of N). */
+interface Window {
+    period: number;
+    of: number;
+    breaching: number;
+}
+const FOR_3_MIN: Window = { period: 60, of: 3, breaching: 3 };
+const FOR_5_MIN: Window = { period: 60, of: 5, breaching: 5 };
+const FOR_15_MIN: Window = { period: 300, of: 3, breaching: 3 };
 type MissingData = "missing" | "ignore" | "breaching" | "notBreaching";
 
 /** One metric alarm: the evaluation fields shared by every alarm of this component. */
@@ -73,11 +83,7 @@ interface AlarmSpec {
     description: pulumi.Input<string>;
     comparison: "GreaterThanThreshold" | "LessThanThreshold";
     threshold: number;
-    /** Seconds per datapoint. */
-    period: number;
-    /** Datapoints looked at, and how many of them must breach (M out of N). */
-    evaluationPeriods: number;
-    datapointsToAlarm: number;
+    window: Window;
     treatMissingData: MissingData;
     /** A single metric, or metric math (`queries`, with exactly one returned expression). */
     metric?: { namespace: string; name: string; dimensions: Dimensions; statistic?: string; extendedStatistic?: string };
@@ -97,6 +103,20 @@ const MIB = 1024 * 1024;
 const GRID = 24;
 /** An alarm status widget shows at most 100 alarms. */
 const ALARM_WIDGET_MAX = 100;
+
+/**
+ * Splits a list output whose length is known when the program runs (from config) into one output per element, so one
+ * alarm can be declared per element. Fails the deployment if the list turns out to have another length.
+ */
+export function elements(list: pulumi.Input<string[]>, count: number): pulumi.Output<string>[] {
+    const checked = pulumi.output(list).apply((items) => {
+        if (items.length !== count) {
+            throw new Error(`expected ${count} identifiers, got ${items.length}: ${items.join(", ")}`);
+        }
+        return items;
+    });
+    return Array.from({ length: count }, (_, i) => checked.apply((items) => items[i]));
+}
 
 function kebab(key: string): string {
     return key.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
@@ -223,8 +243,8 @@ export class Alarms extends pulumi.ComponentResource {
                 alarmDescription: spec.description,
                 comparisonOperator: spec.comparison,
                 threshold: spec.threshold,
-                evaluationPeriods: spec.evaluationPeriods,
-                datapointsToAlarm: spec.datapointsToAlarm,
+                evaluationPeriods: spec.window.of,
+                datapointsToAlarm: spec.window.breaching,
                 treatMissingData: spec.treatMissingData,
                 namespace: m?.namespace,
                 metricName: m?.name,
@@ -233,7 +253,7 @@ export class Alarms extends pulumi.ComponentResource {
                 extendedStatistic: m?.extendedStatistic,
                 // Percentiles over a handful of requests say nothing; keep the previous state instead of alarming.
                 evaluateLowSampleCountPercentiles: m?.extendedStatistic ? "ignore" : undefined,
-                period: m ? spec.period : undefined,
+                period: m ? spec.window.period : undefined,
                 metricQueries: spec.queries,
                 alarmActions: this.alarmActions,
                 okActions: this.alarmActions,
@@ -259,9 +279,7 @@ export class Alarms extends pulumi.ComponentResource {
             description: `More than ${t.alb5xxPercent} % of requests answered with 5xx (ALB or targets) in 3 of 5 minutes. Check the target groups' health, the api and web logs, and the latest deployment.`,
             comparison: "GreaterThanThreshold",
             threshold: t.alb5xxPercent,
-            period: 60,
-            evaluationPeriods: 5,
-            datapointsToAlarm: 3,
+            window: { period: 60, of: 5, breaching: 3 },
             treatMissingData: "notBreaching",
             queries: [
                 { ...count("requests", "RequestCount"), returnData: false },
@@ -288,9 +306,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: `p95 target response time of the ${key} target group above ${t.albResponseTimeP95Ms} ms in 2 of 3 five-minute periods.`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.albResponseTimeP95Ms / 1000,
-                period: 300,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 2,
+                window: { period: 300, of: 3, breaching: 2 },
                 treatMissingData: "notBreaching",
                 metric: { namespace: ns, name: "TargetResponseTime", dimensions: dims, extendedStatistic: "p95" },
             });
@@ -302,9 +318,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: `The ${key} target group has had an unhealthy target for 5 minutes. See the service's events and the task logs.`,
                 comparison: "GreaterThanThreshold",
                 threshold: 0,
-                period: 60,
-                evaluationPeriods: 5,
-                datapointsToAlarm: 5,
+                window: FOR_5_MIN,
                 treatMissingData: "notBreaching",
                 metric: { namespace: ns, name: "UnHealthyHostCount", dimensions: dims, statistic: "Maximum" },
             });
@@ -315,9 +329,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: `The ${key} target group has had no healthy target for 3 minutes: its paths answer 503.`,
                 comparison: "LessThanThreshold",
                 threshold: 1,
-                period: 60,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 3,
+                window: FOR_3_MIN,
                 treatMissingData: "breaching",
                 metric: { namespace: ns, name: "HealthyHostCount", dimensions: dims, statistic: "Minimum" },
             });
@@ -355,9 +367,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: `Average CPU of the ${role} service above ${t.ecsCpuPercent} % for 15 minutes (autoscaling at its maximum, or a task size too small).`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.ecsCpuPercent,
-                period: 300,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 3,
+                window: FOR_15_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: "AWS/ECS", name: "CPUUtilization", dimensions: dims, statistic: "Average" },
             });
@@ -366,9 +376,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: `Average memory of the ${role} service above ${t.ecsMemoryPercent} % for 15 minutes; at 100 % tasks are OOM-killed.`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.ecsMemoryPercent,
-                period: 300,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 3,
+                window: FOR_15_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: "AWS/ECS", name: "MemoryUtilization", dimensions: dims, statistic: "Average" },
             });
@@ -388,9 +396,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: `The ${role} service has run fewer tasks than desired for 5 minutes. See its events (aws ecs describe-services) and the stopped tasks' reasons.`,
                 comparison: "GreaterThanThreshold",
                 threshold: 0,
-                period: 60,
-                evaluationPeriods: 5,
-                datapointsToAlarm: 5,
+                window: FOR_5_MIN,
                 treatMissingData: "breaching",
                 queries: [
                     { id: "desired", metric: { namespace: ci, metricName: "DesiredTaskCount", dimensions: dims, stat: "Minimum", period: 60 }, returnData: false },
@@ -408,9 +414,7 @@ export class Alarms extends pulumi.ComponentResource {
             description: "No beat task for 5 minutes: scheduled workflows, plugin auto-upgrades and periodic cleanups are not dispatched.",
             comparison: "LessThanThreshold",
             threshold: 1,
-            period: 60,
-            evaluationPeriods: 5,
-            datapointsToAlarm: 5,
+            window: FOR_5_MIN,
             treatMissingData: "breaching",
             metric: { namespace: ci, name: "RunningTaskCount", dimensions: beatDims, statistic: "Maximum" },
         });
@@ -419,9 +423,7 @@ export class Alarms extends pulumi.ComponentResource {
             description: "More than one beat task for 5 minutes: every scheduled job is dispatched once per beat. Set the beat service's desired count back to 1.",
             comparison: "GreaterThanThreshold",
             threshold: 1,
-            period: 60,
-            evaluationPeriods: 5,
-            datapointsToAlarm: 5,
+            window: FOR_5_MIN,
             treatMissingData: "notBreaching",
             metric: { namespace: ci, name: "RunningTaskCount", dimensions: beatDims, statistic: "Minimum" },
         });
@@ -451,9 +453,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: pulumi.interpolate`CPU of Aurora instance ${instance} above ${t.dbCpuPercent} % for 15 minutes.`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.dbCpuPercent,
-                period: 300,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 3,
+                window: FOR_15_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: ns, name: "CPUUtilization", dimensions: dims, statistic: "Average" },
             });
@@ -462,9 +462,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: pulumi.interpolate`Freeable memory of Aurora instance ${instance} below ${t.dbFreeableMemoryMiB} MiB for 15 minutes.`,
                 comparison: "LessThanThreshold",
                 threshold: t.dbFreeableMemoryMiB * MIB,
-                period: 300,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 3,
+                window: FOR_15_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: ns, name: "FreeableMemory", dimensions: dims, statistic: "Minimum" },
             });
@@ -475,9 +473,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: pulumi.interpolate`More than ${t.dbConnections} connections to Aurora instance ${instance} for 15 minutes (compare with its max_connections and the services' pool sizes).`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.dbConnections,
-                period: 300,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 3,
+                window: FOR_15_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: ns, name: "DatabaseConnections", dimensions: dims, statistic: "Maximum" },
             });
@@ -488,9 +484,7 @@ export class Alarms extends pulumi.ComponentResource {
                     description: pulumi.interpolate`Aurora Serverless v2 instance ${instance} above ${t.dbAcuUtilizationPercent} % of its maximum capacity for 15 minutes: raise databaseMaxCapacity.`,
                     comparison: "GreaterThanThreshold",
                     threshold: t.dbAcuUtilizationPercent,
-                    period: 300,
-                    evaluationPeriods: 3,
-                    datapointsToAlarm: 3,
+                    window: FOR_15_MIN,
                     treatMissingData: "missing",
                     metric: { namespace: ns, name: "ACUUtilization", dimensions: dims, statistic: "Average" },
                 });
@@ -522,9 +516,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: `An Aurora reader has lagged more than ${t.dbReplicaLagMs} ms behind the writer for 5 minutes.`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.dbReplicaLagMs,
-                period: 60,
-                evaluationPeriods: 5,
-                datapointsToAlarm: 5,
+                window: FOR_5_MIN,
                 treatMissingData: "notBreaching",
                 metric: { namespace: ns, name: "AuroraReplicaLagMaximum", dimensions: dims, statistic: "Maximum" },
             });
@@ -548,9 +540,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: pulumi.interpolate`Cache node ${member} above ${t.cacheMemoryPercent} % of maxmemory for 5 minutes. With noeviction, writes (Celery's broker) fail at 100 %: scale the node type up.`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.cacheMemoryPercent,
-                period: 60,
-                evaluationPeriods: 5,
-                datapointsToAlarm: 5,
+                window: FOR_5_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: ns, name: "DatabaseMemoryUsagePercentage", dimensions: dims, statistic: "Maximum" },
             });
@@ -560,9 +550,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: pulumi.interpolate`Engine CPU of cache node ${member} above ${t.cacheEngineCpuPercent} % for 15 minutes.`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.cacheEngineCpuPercent,
-                period: 300,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 3,
+                window: FOR_15_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: ns, name: "EngineCPUUtilization", dimensions: dims, statistic: "Average" },
             });
@@ -571,9 +559,7 @@ export class Alarms extends pulumi.ComponentResource {
                 description: pulumi.interpolate`More than ${t.cacheConnections} client connections to cache node ${member} for 15 minutes (a connection leak, or far more tasks than planned).`,
                 comparison: "GreaterThanThreshold",
                 threshold: t.cacheConnections,
-                period: 300,
-                evaluationPeriods: 3,
-                datapointsToAlarm: 3,
+                window: FOR_15_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: ns, name: "CurrConnections", dimensions: dims, statistic: "Maximum" },
             });
@@ -599,9 +585,7 @@ export class Alarms extends pulumi.ComponentResource {
             description: `WAF blocked more than ${t.wafBlockedRequests} requests in 5 minutes (an attack, or a rule blocking legitimate traffic: check the WAF logs).`,
             comparison: "GreaterThanThreshold",
             threshold: t.wafBlockedRequests,
-            period: 300,
-            evaluationPeriods: 1,
-            datapointsToAlarm: 1,
+            window: { period: 300, of: 1, breaching: 1 },
             treatMissingData: "notBreaching",
             metric: { namespace: ns, name: "BlockedRequests", dimensions: dims, statistic: "Sum" },
         });

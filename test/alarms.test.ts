@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { Alarms, AlarmsArgs } from "../components/alarms";
+import { Alarms, AlarmsArgs, elements } from "../components/alarms";
 import { AlarmThresholds } from "../config/ops";
 import { PROJECT } from "../config/reader";
 import { configErrorFor, loadSettingsFor, stackConfig } from "./harness";
@@ -400,6 +400,22 @@ describe("alarms", () => {
                     expect(w.properties.region).to.equal(REGION);
                 }
             });
+        });
+    });
+
+    describe("elements()", () => {
+        const value = <T>(o: pulumi.Output<T>) => (o as unknown as { promise(): Promise<T> }).promise();
+
+        it("splits a list output into one output per element", async () => {
+            const parts = elements(pulumi.output(["dify-t-db-1", "dify-t-db-2"]), 2);
+            expect(await Promise.all(parts.map(value))).to.deep.equal(["dify-t-db-1", "dify-t-db-2"]);
+        });
+
+        it("fails when the list is not as long as the config says (an alarm would watch nothing)", async () => {
+            const parts = elements(pulumi.output(["dify-t-db-1"]), 2);
+            let error: unknown;
+            await value(parts[0]).catch((e) => (error = e));
+            expect(String(error)).to.match(/expected 2 identifiers, got 1/);
         });
     });
 
