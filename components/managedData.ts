@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { auroraPostgresFamily, cacheParameterFamily, DataSettings } from "../config/data";
 import { awsContext } from "./awsContext";
+import { tlsOnlyStatements } from "./bucketTls";
 import { CacheConnection, DatabaseConnection, FileBucket } from "./contracts";
 import { logGroup, LogGroupSettings } from "./logGroup";
 
@@ -157,15 +158,7 @@ export class ManagedData extends pulumi.ComponentResource {
         const clusterIdentifier = `${p}-db`;
         const family = auroraPostgresFamily(s.engineVersion);
 
-        const securityGroup = new aws.ec2.SecurityGroup(
-            `${name}-db`,
-            {
-                vpcId: args.vpcId,
-                description: "Aurora PostgreSQL for Dify: ingress rules are added per caller by the consumer",
-                tags: { Name: `${p}-db` },
-            },
-            { parent: this },
-        );
+        const securityGroup = this.callerSecurityGroup(`${name}-db`, `${p}-db`, "Aurora PostgreSQL for Dify", args.vpcId);
         const subnetGroup = new aws.rds.SubnetGroup(
             `${name}-db`,
             { name: `${p}-data`, description: `Dify ${p} data subnets`, subnetIds: args.dataSubnetIds, tags: { Name: `${p}-data` } },
@@ -194,18 +187,7 @@ export class ManagedData extends pulumi.ComponentResource {
         // Created before the cluster: RDS would otherwise create it on first export, with no retention and no CMK.
         const postgresLog = logGroup(`${name}-db-postgresql-log`, `/aws/rds/cluster/${clusterIdentifier}/postgresql`, args.logs, { parent: this });
 
-        const password = new random.RandomPassword(
-            `${name}-db-master-password`,
-            {
-                length: DATABASE_PASSWORD_LENGTH,
-                special: true,
-                overrideSpecial: CREDENTIAL_SPECIALS,
-                minUpper: 1,
-                minLower: 1,
-                minNumeric: 1,
-            },
-            { parent: this },
-        );
+        const password = this.credential(`${name}-db-master-password`, DATABASE_PASSWORD_LENGTH);
 
         const cluster = new aws.rds.Cluster(
             `${name}-db`,
@@ -309,33 +291,20 @@ export class ManagedData extends pulumi.ComponentResource {
             );
         }
 
-        const secret = new aws.secretsmanager.Secret(
+        const secret = this.storedSecret(
             `${name}-db-master`,
-            {
-                name: `${p}/database/master`,
-                description: `Dify ${p}: Aurora master user (Dify connects as it). JSON: username, password, engine, host, port, dbname`,
-                kmsKeyId: args.kmsKeyArn,
-                recoveryWindowInDays,
-                tags: { Name: `${p}/database/master` },
-            },
-            { parent: this },
-        );
-        new aws.secretsmanager.SecretVersion(
-            `${name}-db-master`,
-            {
-                secretId: secret.id,
-                secretString: pulumi.secret(
-                    pulumi.jsonStringify({
-                        username: cluster.masterUsername,
-                        password: password.result,
-                        engine: "postgres",
-                        host: cluster.endpoint,
-                        port: cluster.port,
-                        dbname: DATABASE_NAME,
-                    }),
-                ),
-            },
-            { parent: this },
+            `${p}/database/master`,
+            `Dify ${p}: Aurora master user (Dify connects as it). JSON: username, password, engine, host, port, dbname`,
+            pulumi.jsonStringify({
+                username: cluster.masterUsername,
+                password: password.result,
+                engine: "postgres",
+                host: cluster.endpoint,
+                port: cluster.port,
+                dbname: DATABASE_NAME,
+            }),
+            args.kmsKeyArn,
+            recoveryWindowInDays,
         );
 
         const connection: DatabaseConnection = {
@@ -364,15 +333,7 @@ export class ManagedData extends pulumi.ComponentResource {
         const replicationGroupId = `${p}-cache`;
         const family = cacheParameterFamily(s.engine, s.engineVersion);
 
-        const securityGroup = new aws.ec2.SecurityGroup(
-            `${name}-cache`,
-            {
-                vpcId: args.vpcId,
-                description: "ElastiCache for Dify: ingress rules are added per caller by the consumer",
-                tags: { Name: `${p}-cache` },
-            },
-            { parent: this },
-        );
+        const securityGroup = this.callerSecurityGroup(`${name}-cache`, `${p}-cache`, "ElastiCache for Dify", args.vpcId);
         const subnetGroup = new aws.elasticache.SubnetGroup(
             `${name}-cache`,
             { name: `${p}-data`, description: `Dify ${p} data subnets`, subnetIds: args.dataSubnetIds, tags: { Name: `${p}-data` } },
@@ -396,18 +357,7 @@ export class ManagedData extends pulumi.ComponentResource {
         const slowLog = logGroup(`${name}-cache-slow-log`, `/dify/${p}/elasticache/slow-log`, args.logs, { parent: this });
         const engineLog = logGroup(`${name}-cache-engine-log`, `/dify/${p}/elasticache/engine-log`, args.logs, { parent: this });
 
-        const token = new random.RandomPassword(
-            `${name}-cache-auth-token`,
-            {
-                length: CACHE_AUTH_TOKEN_LENGTH,
-                special: true,
-                overrideSpecial: CREDENTIAL_SPECIALS,
-                minUpper: 1,
-                minLower: 1,
-                minNumeric: 1,
-            },
-            { parent: this },
-        );
+        const token = this.credential(`${name}-cache-auth-token`, CACHE_AUTH_TOKEN_LENGTH);
 
         const failover = s.replicaCount > 0;
         const group = new aws.elasticache.ReplicationGroup(
@@ -449,40 +399,27 @@ export class ManagedData extends pulumi.ComponentResource {
             { parent: this, protect: args.protect },
         );
 
-        const authTokenSecret = new aws.secretsmanager.Secret(
+        const authTokenSecret = this.storedSecret(
             `${name}-cache-auth-token`,
-            {
-                name: `${p}/cache/auth-token`,
-                description: `Dify ${p}: ElastiCache AUTH token (REDIS_PASSWORD)`,
-                kmsKeyId: args.kmsKeyArn,
-                recoveryWindowInDays,
-                tags: { Name: `${p}/cache/auth-token` },
-            },
-            { parent: this },
+            `${p}/cache/auth-token`,
+            `Dify ${p}: ElastiCache AUTH token (REDIS_PASSWORD)`,
+            token.result,
+            args.kmsKeyArn,
+            recoveryWindowInDays,
         );
-        new aws.secretsmanager.SecretVersion(`${name}-cache-auth-token`, { secretId: authTokenSecret.id, secretString: token.result }, { parent: this });
 
         // The URL carries the token, so it is a secret too (never an SSM String or a task environment variable).
-        const brokerUrl = pulumi.secret(
-            pulumi
-                .all([token.result, group.primaryEndpointAddress, group.port])
-                .apply(
-                    ([t, host, port]) =>
-                        `rediss://:${encodeURIComponent(t)}@${host}:${port ?? REDIS_PORT}/${CELERY_REDIS_DB}?ssl_cert_reqs=${CELERY_SSL_CERT_REQS}`,
-                ),
-        );
-        const brokerSecret = new aws.secretsmanager.Secret(
+        const brokerUrl = pulumi
+            .all([token.result, group.primaryEndpointAddress, group.port])
+            .apply(([t, host, port]) => `rediss://:${encodeURIComponent(t)}@${host}:${port ?? REDIS_PORT}/${CELERY_REDIS_DB}?ssl_cert_reqs=${CELERY_SSL_CERT_REQS}`);
+        const brokerSecret = this.storedSecret(
             `${name}-celery-broker-url`,
-            {
-                name: `${p}/cache/celery-broker-url`,
-                description: `Dify ${p}: CELERY_BROKER_URL (rediss://, embeds the AUTH token)`,
-                kmsKeyId: args.kmsKeyArn,
-                recoveryWindowInDays,
-                tags: { Name: `${p}/cache/celery-broker-url` },
-            },
-            { parent: this },
+            `${p}/cache/celery-broker-url`,
+            `Dify ${p}: CELERY_BROKER_URL (rediss://, embeds the AUTH token)`,
+            brokerUrl,
+            args.kmsKeyArn,
+            recoveryWindowInDays,
         );
-        new aws.secretsmanager.SecretVersion(`${name}-celery-broker-url`, { secretId: brokerSecret.id, secretString: brokerUrl }, { parent: this });
 
         const connection: CacheConnection = {
             host: group.primaryEndpointAddress,
@@ -499,6 +436,42 @@ export class ManagedData extends pulumi.ComponentResource {
             authTokenSecretArn: authTokenSecret.arn,
             celeryBrokerUrlSecretArn: brokerSecret.arn,
         };
+    }
+
+    /** A security group with no rules: the consumer adds one ingress rule per caller, so every path is visible. */
+    private callerSecurityGroup(resourceName: string, groupName: string, purpose: string, vpcId: pulumi.Input<string>): aws.ec2.SecurityGroup {
+        return new aws.ec2.SecurityGroup(
+            resourceName,
+            { vpcId, description: `${purpose}: ingress rules are added per caller by the consumer`, tags: { Name: groupName } },
+            { parent: this },
+        );
+    }
+
+    /** A generated credential from letters, digits and CREDENTIAL_SPECIALS (see there for why). */
+    private credential(resourceName: string, length: number): random.RandomPassword {
+        return new random.RandomPassword(
+            resourceName,
+            { length, special: true, overrideSpecial: CREDENTIAL_SPECIALS, minUpper: 1, minLower: 1, minNumeric: 1 },
+            { parent: this },
+        );
+    }
+
+    /** A Secrets Manager secret and its value, which stays a Pulumi secret end to end. */
+    private storedSecret(
+        resourceName: string,
+        secretName: string,
+        description: string,
+        value: pulumi.Input<string>,
+        kmsKeyArn: pulumi.Input<string> | undefined,
+        recoveryWindowInDays: number,
+    ): aws.secretsmanager.Secret {
+        const secret = new aws.secretsmanager.Secret(
+            resourceName,
+            { name: secretName, description, kmsKeyId: kmsKeyArn, recoveryWindowInDays, tags: { Name: secretName } },
+            { parent: this },
+        );
+        new aws.secretsmanager.SecretVersion(resourceName, { secretId: secret.id, secretString: pulumi.secret(value) }, { parent: this });
+        return secret;
     }
 
     private createBucket(name: string, args: ManagedDataArgs, accountId: pulumi.Output<string>, region: pulumi.Output<string>): FileBucket {
@@ -570,27 +543,7 @@ export class ManagedData extends pulumi.ComponentResource {
             `${name}-files`,
             {
                 bucket: bucket.id,
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "DenyInsecureTransport",
-                            Effect: "Deny",
-                            Principal: "*",
-                            Action: "s3:*",
-                            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                            Condition: { Bool: { "aws:SecureTransport": "false" } },
-                        },
-                        {
-                            Sid: "DenyTlsBelow12",
-                            Effect: "Deny",
-                            Principal: "*",
-                            Action: "s3:*",
-                            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                            Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
-                        },
-                    ],
-                }),
+                policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: tlsOnlyStatements(bucket.arn) }),
             },
             // S3 rejects a policy while the public access block is being written; order them.
             { parent: this, dependsOn: [publicAccess] },

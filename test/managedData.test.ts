@@ -361,6 +361,10 @@ for (const stack of ["dev", "prd"] as const) {
                 expect(run.outputs.pluginDatabaseName).to.equal("dify_plugin");
                 // RDS reserves these; the master user is the one Aurora grants rds_superuser.
                 expect(["postgres", "rdsadmin", "admin"]).to.not.include(cluster.masterUsername);
+                // The parameter group must leave `vector` creatable (rds.allowed_extensions unset means all).
+                const params = one(run, T.clusterParams).inputs.parameters as { name: string; value: string }[];
+                const allowed = params.find((x) => x.name === "rds.allowed_extensions")?.value ?? "*";
+                expect(allowed === "*" || allowed.split(",").includes("vector"), `rds.allowed_extensions=${allowed}`).to.equal(true);
             });
 
             it("encrypts the secrets with the stack CMK in prd and keeps deleted ones recoverable there", () => {
@@ -499,7 +503,7 @@ for (const stack of ["dev", "prd"] as const) {
                 }
             });
 
-            it("denies every request that does not use TLS", () => {
+            it("denies every request that does not use TLS 1.2 or later", () => {
                 const bucket = one(run, T.bucket);
                 const policy = JSON.parse(one(run, T.bucketPolicy).inputs.policy);
                 const deny = policy.Statement.find((s: any) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false");
@@ -508,6 +512,8 @@ for (const stack of ["dev", "prd"] as const) {
                 expect(deny.Action).to.equal("s3:*");
                 const arn = `arn:aws:s3:::${bucket.inputs.bucket}`;
                 expect(deny.Resource).to.have.members([arn, `${arn}/*`]);
+                const oldTls = policy.Statement.find((x: any) => x.Effect === "Deny" && x.Condition?.NumericLessThan?.["s3:TlsVersion"] !== undefined);
+                expect(Number(oldTls?.Condition.NumericLessThan["s3:TlsVersion"]), "TLS below 1.2 denied").to.equal(1.2);
             });
 
             it("aborts stale multipart uploads and expires old versions, but never expires or archives current objects", () => {
