@@ -1,0 +1,300 @@
+/** Encryption at rest and in transit, customer-managed keys, and log retention. */
+import * as aws from "@pulumi/aws";
+import { PolicyResource, validateResourceOfType } from "@pulumi/policy";
+import { configSchema, readConfig } from "./config";
+import { bucketCompanions, describe, isAwsManagedKeyReference, isSet, known, PackPolicy, s3Buckets, UNKNOWN } from "./resources";
+
+/** What an HTTPS listener gets when sslPolicy is omitted (provider and ELB API default); it still accepts TLS 1.0. */
+export const ELB_DEFAULT_SSL_POLICY = "ELBSecurityPolicy-2016-08";
+
+/** Server-side encryption algorithms S3 accepts for default bucket encryption. */
+const S3_SSE_ALGORITHMS = ["AES256", "aws:kms", "aws:kms:dsse"];
+
+function isAuroraEngine(engine: unknown): boolean {
+    return typeof engine === "string" && engine.startsWith("aurora");
+}
+
+export const rdsStorageEncrypted: PackPolicy = {
+    name: "rds-storage-encrypted",
+    description:
+        "Aurora clusters and RDS instances encrypt their storage (and with it backups, snapshots and replicas). storageEncrypted defaults to false for provisioned and Serverless v2 Aurora clusters and for RDS instances.",
+    remediationSteps:
+        "Set storageEncrypted: true (with kmsKeyId when customer-managed keys are required). An existing unencrypted database cannot be encrypted in place: restore an encrypted copy of a snapshot and switch over.",
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, _args, reportViolation) => {
+            // Only the retired Serverless v1 engine mode encrypts by default.
+            const encrypted = cluster.storageEncrypted ?? cluster.engineMode === "serverless";
+            if (encrypted !== true) {
+                reportViolation(`Aurora cluster storage is not encrypted: storageEncrypted is ${cluster.storageEncrypted ?? "unset (default false)"}.`);
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, _args, reportViolation) => {
+            if (!isAuroraEngine(instance.engine) && instance.storageEncrypted !== true) {
+                reportViolation(`RDS instance storage is not encrypted: storageEncrypted is ${instance.storageEncrypted ?? "unset (default false)"}.`);
+            }
+        }),
+    ],
+};
+
+export const elasticacheEncrypted: PackPolicy = {
+    name: "elasticache-encryption-and-auth",
+    description:
+        "ElastiCache replication groups encrypt in transit (mode required, not preferred) and at rest, and require an AUTH token. Standalone cache clusters cannot do all three and are not allowed.",
+    remediationSteps:
+        "Use aws.elasticache.ReplicationGroup with transitEncryptionEnabled: true (transitEncryptionMode unset or \"required\"), atRestEncryptionEnabled: true and authToken from a generated secret; clients connect with rediss:// and the token.",
+    validateResource: [
+        validateResourceOfType(aws.elasticache.ReplicationGroup, (group, _args, reportViolation) => {
+            if (group.transitEncryptionEnabled !== true) {
+                reportViolation(`Encryption in transit is off: transitEncryptionEnabled is ${group.transitEncryptionEnabled ?? "unset (default false)"}.`);
+            } else if (group.transitEncryptionMode === "preferred") {
+                reportViolation(`transitEncryptionMode is "preferred", which still accepts unencrypted connections; use "required".`);
+            }
+            // Valkey encrypts at rest by default; Redis OSS (the default engine) does not.
+            const atRest = group.atRestEncryptionEnabled ?? (group.engine ?? "redis") === "valkey";
+            if (atRest !== true) {
+                reportViolation(`Encryption at rest is off: atRestEncryptionEnabled is ${group.atRestEncryptionEnabled ?? `unset (default false for engine ${group.engine ?? "redis"})`}.`);
+            }
+            if (!isSet(() => group.authToken) && !isSet(() => group.authTokenWo)) {
+                reportViolation("No AUTH token: set authToken (or authTokenWo) so clients must authenticate.");
+            }
+        }),
+        validateResourceOfType(aws.elasticache.Cluster, (cluster, _args, reportViolation) => {
+            if (!isSet(() => cluster.replicationGroupId)) {
+                reportViolation(`A standalone ${cluster.engine ?? "cache"} cluster cannot combine encryption at rest, in transit and AUTH; create a replication group instead.`);
+            }
+        }),
+    ],
+};
+
+export const albHttpsListeners: PackPolicy = {
+    name: "alb-https-listeners",
+    description:
+        "Load balancer listeners serve HTTPS. An HTTP listener is only allowed when its default action redirects to HTTPS. A listener without protocol is HTTP (the provider default).",
+    remediationSteps:
+        "Serve clients on an HTTPS listener (certificate from ACM, a TLS policy from the allowed list) and make the port-80 listener's only default action a redirect with protocol HTTPS (status HTTP_301).",
+    validateResource: [aws.lb.Listener, aws.alb.Listener].map((cls) =>
+        validateResourceOfType(cls, (listener, _args, reportViolation) => {
+            const protocol = listener.protocol ?? "HTTP";
+            if (protocol !== "HTTP") {
+                return; // HTTPS, or a network load balancer's TCP/TLS/UDP listener (not an HTTP endpoint).
+            }
+            const actions = listener.defaultActions ?? [];
+            const redirectsToHttps = actions.length > 0 && actions.every((a) => a.type === "redirect" && a.redirect?.protocol === "HTTPS");
+            if (!redirectsToHttps) {
+                const what = actions.map((a) => (a.type === "redirect" ? `redirect to ${a.redirect?.protocol ?? "#{protocol}"}` : a.type)).join(", ") || "none";
+                reportViolation(`HTTP listener on port ${listener.port ?? "(default)"} serves plain HTTP (default action: ${what}) instead of redirecting to HTTPS.`);
+            }
+        }),
+    ),
+};
+
+const TLS_KEYS = ["allowedTlsPolicies"] as const;
+export const albTlsPolicy: PackPolicy = {
+    name: "alb-tls-policy",
+    description: `HTTPS and TLS listeners use a TLS security policy from the allowed list. Without sslPolicy a listener gets ${ELB_DEFAULT_SSL_POLICY}, which accepts TLS 1.0 and 1.1.`,
+    remediationSteps: "Set sslPolicy to one of the allowedTlsPolicies of this policy's config (for example ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09).",
+    configSchema: configSchema(...TLS_KEYS),
+    validateResource: [aws.lb.Listener, aws.alb.Listener].map((cls) =>
+        validateResourceOfType(cls, (listener, args, reportViolation) => {
+            if (listener.protocol !== "HTTPS" && listener.protocol !== "TLS") {
+                return;
+            }
+            const { allowedTlsPolicies } = readConfig(args, ...TLS_KEYS);
+            const sslPolicy = listener.sslPolicy ?? ELB_DEFAULT_SSL_POLICY;
+            if (!allowedTlsPolicies.includes(sslPolicy)) {
+                reportViolation(`${listener.protocol} listener uses TLS policy ${sslPolicy}${listener.sslPolicy ? "" : " (the default)"}, which is not one of: ${allowedTlsPolicies.join(", ")}.`);
+            }
+        }),
+    ),
+};
+
+const CMK_KEYS = ["requireCustomerManagedKeys"] as const;
+/** The violation for a resource whose key reference is absent or AWS-managed, or undefined when it is customer-managed. */
+function keyProblem(read: () => unknown, property: string, awsDefault: string): string | undefined {
+    const value = known(read);
+    if (value === UNKNOWN) {
+        return undefined; // A key this program creates in the same deployment.
+    }
+    if (value === undefined || value === null || value === "") {
+        return `${property} is not set, so ${awsDefault} is used instead of a customer-managed key.`;
+    }
+    if (isAwsManagedKeyReference(value)) {
+        return `${property} is ${String(value)}, an AWS-managed key, not a customer-managed one.`;
+    }
+    return undefined;
+}
+
+export const customerManagedKeys: PackPolicy = {
+    name: "customer-managed-keys",
+    description:
+        "When customer-managed keys are required: Aurora/RDS storage and managed master-user secrets, ElastiCache at rest, S3 default encryption (SSE-KMS), Secrets Manager secrets, SNS topics and CloudWatch log groups name a customer-managed KMS key, not an AWS-managed (alias/aws/...) or AWS-owned one.",
+    remediationSteps:
+        "Pass the stack's KMS key ARN: kmsKeyId (RDS, ElastiCache, Secrets Manager, log groups), masterUserSecretKmsKeyId (RDS managed passwords), kmsMasterKeyId with sseAlgorithm aws:kms (S3, SNS). The key policy must let CloudWatch Logs (and CloudWatch alarms for SNS) use the key.",
+    configSchema: configSchema(...CMK_KEYS),
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, reportViolation) => {
+            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
+                return;
+            }
+            const storage = keyProblem(() => cluster.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/rds");
+            if (storage) {
+                reportViolation(`Aurora storage: ${storage}`);
+            }
+            if (cluster.manageMasterUserPassword === true) {
+                const secret = keyProblem(() => cluster.masterUserSecretKmsKeyId, "masterUserSecretKmsKeyId", "the AWS-managed key aws/secretsmanager");
+                if (secret) {
+                    reportViolation(`RDS-managed master password secret: ${secret}`);
+                }
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, args, reportViolation) => {
+            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys || isAuroraEngine(instance.engine)) {
+                return;
+            }
+            const storage = keyProblem(() => instance.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/rds");
+            if (storage) {
+                reportViolation(`RDS storage: ${storage}`);
+            }
+        }),
+        validateResourceOfType(aws.elasticache.ReplicationGroup, (group, args, reportViolation) => {
+            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
+                return;
+            }
+            const problem = keyProblem(() => group.kmsKeyId, "kmsKeyId", "an AWS-owned key");
+            if (problem) {
+                reportViolation(`ElastiCache at rest: ${problem}`);
+            }
+        }),
+        ...[aws.s3.BucketServerSideEncryptionConfiguration, aws.s3.BucketServerSideEncryptionConfigurationV2].map((cls) =>
+            validateResourceOfType(cls, (config, args, reportViolation) => {
+                if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
+                    return;
+                }
+                // SSE-S3 (AES256) is judged by s3-bucket-encryption, which knows whether the bucket takes load balancer
+                // logs (ELB can only write to SSE-S3 buckets); here: SSE-KMS must name a customer-managed key.
+                for (const rule of config.rules ?? []) {
+                    const sse = rule.applyServerSideEncryptionByDefault;
+                    if (sse?.sseAlgorithm === "aws:kms" || sse?.sseAlgorithm === "aws:kms:dsse") {
+                        const problem = keyProblem(() => sse.kmsMasterKeyId, "kmsMasterKeyId", "the AWS-managed key aws/s3");
+                        if (problem) {
+                            reportViolation(`S3 default encryption: ${problem}`);
+                        }
+                    }
+                }
+            }),
+        ),
+        validateResourceOfType(aws.secretsmanager.Secret, (secret, args, reportViolation) => {
+            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
+                return;
+            }
+            const problem = keyProblem(() => secret.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/secretsmanager");
+            if (problem) {
+                reportViolation(`Secrets Manager secret: ${problem}`);
+            }
+        }),
+        validateResourceOfType(aws.sns.Topic, (topic, args, reportViolation) => {
+            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
+                return;
+            }
+            const problem = keyProblem(() => topic.kmsMasterKeyId, "kmsMasterKeyId", "no server-side encryption");
+            if (problem) {
+                reportViolation(`SNS topic: ${problem}`);
+            }
+        }),
+        validateResourceOfType(aws.cloudwatch.LogGroup, (group, args, reportViolation) => {
+            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
+                return;
+            }
+            const problem = keyProblem(() => group.kmsKeyId, "kmsKeyId", "CloudWatch Logs' AWS-owned key");
+            if (problem) {
+                reportViolation(`Log group: ${problem}`);
+            }
+        }),
+    ],
+};
+
+export const logGroupRetention: PackPolicy = {
+    name: "log-group-retention",
+    description: "CloudWatch log groups have a retention period. Without retentionInDays (or with 0) events are kept, and billed, forever.",
+    remediationSteps: "Create log groups through components/logGroup.ts (logGroup()), which applies the stack's logRetentionDays.",
+    validateResource: validateResourceOfType(aws.cloudwatch.LogGroup, (group, _args, reportViolation) => {
+        const days = known(() => group.retentionInDays);
+        if (days !== UNKNOWN && (days === undefined || days === 0)) {
+            reportViolation(`Log group ${group.name ?? ""} never expires its events: retentionInDays is ${days ?? "unset"}.`.replace("  ", " "));
+        }
+    }),
+};
+
+/**
+ * Buckets a load balancer writes access or connection logs to. ELB delivers logs only to buckets encrypted with
+ * SSE-S3 (AES256), so SSE-KMS cannot be required of them.
+ */
+function loadBalancerLogBuckets(resources: PolicyResource[], buckets: PolicyResource[]): Set<string> {
+    const out = new Set<string>();
+    for (const lb of resources.filter((r) => r.isType(aws.lb.LoadBalancer) || r.isType(aws.alb.LoadBalancer))) {
+        for (const property of ["accessLogs", "connectionLogs"]) {
+            const deps = lb.propertyDependencies?.[property];
+            const names = deps && deps.length > 0 ? undefined : known(() => lb.props[property]?.bucket as string | undefined);
+            for (const b of buckets) {
+                const byDependency = deps?.some((d) => d.urn === b.urn) ?? false;
+                const byName = typeof names === "string" && [known(() => b.props.bucket), known(() => b.props.id)].includes(names);
+                if (byDependency || byName) {
+                    out.add(b.urn);
+                }
+            }
+        }
+    }
+    return out;
+}
+
+const S3_KEYS = ["requireCustomerManagedKeys"] as const;
+export const s3BucketEncryption: PackPolicy = {
+    name: "s3-bucket-encryption",
+    description:
+        "Every S3 bucket has default server-side encryption configured (an aws.s3.BucketServerSideEncryptionConfiguration for it; in aws 7 encryption is a separate resource, so this is checked across the stack). When customer-managed keys are required it is SSE-KMS, except on buckets a load balancer writes logs to, which ELB only supports with SSE-S3 (AES256).",
+    remediationSteps:
+        "Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket: <bucket>.id and a rule applyServerSideEncryptionByDefault { sseAlgorithm: \"aws:kms\", kmsMasterKeyId: <key ARN> } (bucketKeyEnabled: true keeps KMS costs down); for a load balancer log bucket use sseAlgorithm \"AES256\".",
+    configSchema: configSchema(...S3_KEYS),
+    validateStack: (args, reportViolation) => {
+        const { requireCustomerManagedKeys } = readConfig(args, ...S3_KEYS);
+        const configs = args.resources.filter(
+            (r) => r.isType(aws.s3.BucketServerSideEncryptionConfiguration) || r.isType(aws.s3.BucketServerSideEncryptionConfigurationV2),
+        );
+        const buckets = s3Buckets(args.resources);
+        const logBuckets = loadBalancerLogBuckets(args.resources, buckets);
+        for (const bucket of buckets) {
+            const inline = known(() => bucket.props.serverSideEncryptionConfiguration?.rule?.applyServerSideEncryptionByDefault?.sseAlgorithm);
+            const { matched, undetermined } = bucketCompanions(bucket, configs);
+            if (matched.length === 0 && inline === undefined && !undetermined) {
+                reportViolation(`${describe(bucket)} has no server-side encryption configuration.`, bucket.urn);
+            }
+            const isLogBucket = logBuckets.has(bucket.urn);
+            for (const config of matched) {
+                const algorithms = known(() =>
+                    (config.props.rules ?? []).map((r: { applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }) => r.applyServerSideEncryptionByDefault?.sseAlgorithm),
+                );
+                if (algorithms === UNKNOWN) {
+                    continue;
+                }
+                const list = algorithms as (string | undefined)[];
+                if (list.length === 0 || list.some((a) => a === undefined || !S3_SSE_ALGORITHMS.includes(a))) {
+                    reportViolation(`${describe(config)} for ${describe(bucket)} sets no valid default encryption (${list.map(String).join(", ") || "no rule"}).`, config.urn);
+                } else if (isLogBucket && list.some((a) => a !== "AES256")) {
+                    reportViolation(`${describe(bucket)} receives load balancer logs, which ELB only delivers to SSE-S3 (AES256) buckets; it uses ${list.join(", ")}.`, config.urn);
+                } else if (requireCustomerManagedKeys && !isLogBucket && list.includes("AES256")) {
+                    reportViolation(`${describe(bucket)} uses SSE-S3 (AES256, an AWS-owned key); customer-managed keys are required, so use aws:kms with kmsMasterKeyId.`, config.urn);
+                }
+            }
+        }
+    },
+};
+
+export const encryptionPolicies: PackPolicy[] = [
+    rdsStorageEncrypted,
+    elasticacheEncrypted,
+    s3BucketEncryption,
+    albHttpsListeners,
+    albTlsPolicy,
+    customerManagedKeys,
+    logGroupRetention,
+];
