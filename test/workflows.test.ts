@@ -297,11 +297,7 @@ describe("workflows", () => {
     });
 
     describe("policy pack paths the workflows use", () => {
-        it("are the ones the local preview scripts use, and exist", function () {
-            // TEMPORARY (removed once the policy pack lands): the pack is being written in parallel.
-            if (!fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml"))) {
-                this.skip();
-            }
+        it("are the ones the local preview scripts use, and exist", () => {
             const scripts = JSON.parse(read(path.join(ROOT, "package.json"))).scripts as Record<string, string>;
             for (const stack of STACKS) {
                 expect(scripts[`preview:${stack}`], stack).to.include(`--policy-pack policy --policy-pack-config policy/config/${stack}.json`);
