@@ -361,6 +361,8 @@ describe("EdgeAlb", () => {
                     expect(rate.priority).to.be.below(firstManaged);
                     expect(run.outputs.webAclArn).to.equal(acl.state.arn);
                     expect(run.outputs.webAclName).to.equal(acl.inputs.name);
+                    // AWS/WAFV2 metrics carry the ACL's metric name as the WebACL dimension; alarms look it up by name.
+                    expect(acl.inputs.visibilityConfig.metricName).to.equal(acl.inputs.name);
                 });
 
                 it("associates the web ACL with the ALB and logs to a retained aws-waf-logs-* group with credentials redacted", () => {
@@ -426,7 +428,32 @@ describe("EdgeAlb", () => {
             expect(run.outputs.publicUrl).to.equal("https://dify.example.com");
         });
 
-        it("puts an internal dual-stack-less ALB in the private subnets, and a dual-stack one behind A and AAAA aliases", async () => {
+        it("keeps every derived name within AWS limits for the longest stack name the config accepts", async () => {
+            // config/index.ts accepts stack names of up to 12 characters: prefix `dify-<12>` is 17.
+            const longest = "abcdefghijkl";
+            const run = await runProgram(longest, { "aws:region": "ap-southeast-7" });
+            const names = [run.one(LB).inputs.name, ...run.ofType(TG).map((t) => t.inputs.name)];
+            expect(names).to.have.length(4);
+            for (const n of names) {
+                expect(n, n).to.include(longest);
+                expect(n.length, n).to.be.at.most(ALB_MAX_NAME);
+            }
+            // S3 bucket names: at most 63 characters, lower case, digits, dots and hyphens.
+            const bucket = run.one("aws:s3/bucket:Bucket", "edge-access-logs").inputs.bucket;
+            expect(bucket.length, bucket).to.be.at.most(63);
+            expect(bucket).to.match(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/);
+        });
+
+        it("with a given certificate and a zone: the alias record, but no ACM request", async () => {
+            const run = await runProgram("prd", { certificateArn: CERT_ARN });
+            expect(run.ofType("aws:acm/certificate:Certificate")).to.have.length(0);
+            const records = run.ofType(RECORD);
+            expect(records).to.have.length(1);
+            expect(records[0].inputs.type).to.equal("A");
+            expect(records[0].inputs.aliases[0].name).to.equal(run.one(LB).state.dnsName);
+        });
+
+        it("puts an internal ALB in the private subnets, and a dual-stack one behind A and AAAA aliases", async () => {
             const internal = await runProgram("prd", { albInternal: true });
             expect(internal.one(LB).inputs.internal).to.equal(true);
             expect(internal.one(LB).inputs.subnets).to.deep.equal(internal.outputs.privateSubnetIds);
