@@ -17,6 +17,24 @@ function requireProtect(args: ResourceValidationArgs, what: string, reportViolat
     }
 }
 
+function checkDatabase(
+    what: string,
+    db: { deletionProtection?: boolean; skipFinalSnapshot?: boolean },
+    args: ResourceValidationArgs,
+    reportViolation: (message: string) => void,
+): void {
+    if (!required(args)) {
+        return;
+    }
+    if (db.deletionProtection !== true) {
+        reportViolation(`${what} deletionProtection is ${db.deletionProtection ?? "unset (default false)"}.`);
+    }
+    if (db.skipFinalSnapshot === true) {
+        reportViolation(`${what} skips its final snapshot (skipFinalSnapshot: true): deleting it loses the data.`);
+    }
+    requireProtect(args, `The ${what}`, reportViolation);
+}
+
 function checkBucket(bucket: { forceDestroy?: boolean }, args: ResourceValidationArgs, reportViolation: (message: string) => void): void {
     if (!required(args)) {
         return;
@@ -35,30 +53,8 @@ export const deletionProtection: PackPolicy = {
         "Set deletionProtection: true and leave skipFinalSnapshot false (RDS), enableDeletionProtection: true (ALB), forceDestroy unset or false (S3), and the resource option protect: true on the database, cache, bucket and KMS key (all driven by the stack's dify-aws:deletionProtection).",
     configSchema: configSchema(...KEYS),
     validateResource: [
-        validateResourceOfType(aws.rds.Cluster, (cluster, args, reportViolation) => {
-            if (!required(args)) {
-                return;
-            }
-            if (cluster.deletionProtection !== true) {
-                reportViolation(`Aurora cluster deletionProtection is ${cluster.deletionProtection ?? "unset (default false)"}.`);
-            }
-            if (cluster.skipFinalSnapshot === true) {
-                reportViolation("Aurora cluster skips its final snapshot (skipFinalSnapshot: true): deleting it loses the data.");
-            }
-            requireProtect(args, "The Aurora cluster", reportViolation);
-        }),
-        validateResourceOfType(aws.rds.Instance, (instance, args, reportViolation) => {
-            if (!required(args)) {
-                return;
-            }
-            if (instance.deletionProtection !== true) {
-                reportViolation(`RDS instance deletionProtection is ${instance.deletionProtection ?? "unset (default false)"}.`);
-            }
-            if (instance.skipFinalSnapshot === true) {
-                reportViolation("RDS instance skips its final snapshot (skipFinalSnapshot: true): deleting it loses the data.");
-            }
-            requireProtect(args, "The RDS instance", reportViolation);
-        }),
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, reportViolation) => checkDatabase("Aurora cluster", cluster, args, reportViolation)),
+        validateResourceOfType(aws.rds.Instance, (instance, args, reportViolation) => checkDatabase("RDS instance", instance, args, reportViolation)),
         validateResourceOfType(aws.elasticache.ReplicationGroup, (_group, args, reportViolation) => {
             // ElastiCache has no deletion-protection flag: Pulumi protect is the only guard.
             if (required(args)) {

@@ -1,6 +1,7 @@
 /** Encryption at rest and in transit, customer-managed keys, and log retention. */
 import * as aws from "@pulumi/aws";
-import { PolicyResource, validateResourceOfType } from "@pulumi/policy";
+import { PolicyResource, ResourceValidation, validateResourceOfType } from "@pulumi/policy";
+import type { Resource, Unwrap } from "@pulumi/pulumi";
 import { configSchema, readConfig } from "./config";
 import { bucketCompanions, describe, isAwsManagedKeyReference, isSet, known, PackPolicy, s3Buckets, UNKNOWN } from "./resources";
 
@@ -109,107 +110,64 @@ export const albTlsPolicy: PackPolicy = {
 };
 
 const CMK_KEYS = ["requireCustomerManagedKeys"] as const;
-/** The violation for a resource whose key reference is absent or AWS-managed, or undefined when it is customer-managed. */
-function keyProblem(read: () => unknown, property: string, awsDefault: string): string | undefined {
+/** What is wrong with a key reference that is absent or AWS-managed, or undefined when it names a customer-managed key. */
+function keyProblem(what: string, read: () => unknown, property: string, awsDefault: string): string | undefined {
     const value = known(read);
     if (value === UNKNOWN) {
         return undefined; // A key this program creates in the same deployment.
     }
     if (value === undefined || value === null || value === "") {
-        return `${property} is not set, so ${awsDefault} is used instead of a customer-managed key.`;
+        return `${what}: ${property} is not set, so ${awsDefault} is used instead of a customer-managed key.`;
     }
     if (isAwsManagedKeyReference(value)) {
-        return `${property} is ${String(value)}, an AWS-managed key, not a customer-managed one.`;
+        return `${what}: ${property} is ${String(value)}, an AWS-managed key, not a customer-managed one.`;
     }
     return undefined;
+}
+
+/** The customer-managed-keys check of one resource class: `problems` lists what is wrong, when keys are required. */
+function keyCheck<TResource extends Resource, TArgs>(
+    cls: { new (name: string, args: TArgs, ...rest: any[]): TResource },
+    problems: (props: Unwrap<NonNullable<TArgs>>) => (string | undefined)[],
+): ResourceValidation {
+    return validateResourceOfType(cls, (props, args, reportViolation) => {
+        if (readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
+            problems(props).forEach((p) => p && reportViolation(p));
+        }
+    });
 }
 
 export const customerManagedKeys: PackPolicy = {
     name: "customer-managed-keys",
     description:
-        "When customer-managed keys are required: Aurora/RDS storage and managed master-user secrets, ElastiCache at rest, S3 default encryption (SSE-KMS), Secrets Manager secrets, SNS topics and CloudWatch log groups name a customer-managed KMS key, not an AWS-managed (alias/aws/...) or AWS-owned one.",
+        "When customer-managed keys are required: Aurora/RDS storage and managed master-user secrets, ElastiCache at rest, S3 SSE-KMS default encryption, Secrets Manager secrets, SNS topics and CloudWatch log groups name a customer-managed KMS key, not an AWS-managed (alias/aws/...) or AWS-owned one. (Whether a bucket must use SSE-KMS at all is s3-bucket-encryption's call.)",
     remediationSteps:
         "Pass the stack's KMS key ARN: kmsKeyId (RDS, ElastiCache, Secrets Manager, log groups), masterUserSecretKmsKeyId (RDS managed passwords), kmsMasterKeyId with sseAlgorithm aws:kms (S3, SNS). The key policy must let CloudWatch Logs (and CloudWatch alarms for SNS) use the key.",
     configSchema: configSchema(...CMK_KEYS),
     validateResource: [
-        validateResourceOfType(aws.rds.Cluster, (cluster, args, reportViolation) => {
-            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
-                return;
-            }
-            const storage = keyProblem(() => cluster.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/rds");
-            if (storage) {
-                reportViolation(`Aurora storage: ${storage}`);
-            }
-            if (cluster.manageMasterUserPassword === true) {
-                const secret = keyProblem(() => cluster.masterUserSecretKmsKeyId, "masterUserSecretKmsKeyId", "the AWS-managed key aws/secretsmanager");
-                if (secret) {
-                    reportViolation(`RDS-managed master password secret: ${secret}`);
-                }
-            }
-        }),
-        validateResourceOfType(aws.rds.Instance, (instance, args, reportViolation) => {
-            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys || isAuroraEngine(instance.engine)) {
-                return;
-            }
-            const storage = keyProblem(() => instance.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/rds");
-            if (storage) {
-                reportViolation(`RDS storage: ${storage}`);
-            }
-        }),
-        validateResourceOfType(aws.elasticache.ReplicationGroup, (group, args, reportViolation) => {
-            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
-                return;
-            }
-            const problem = keyProblem(() => group.kmsKeyId, "kmsKeyId", "an AWS-owned key");
-            if (problem) {
-                reportViolation(`ElastiCache at rest: ${problem}`);
-            }
-        }),
-        ...[aws.s3.BucketServerSideEncryptionConfiguration, aws.s3.BucketServerSideEncryptionConfigurationV2].map((cls) =>
-            validateResourceOfType(cls, (config, args, reportViolation) => {
-                if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
-                    return;
-                }
-                // SSE-S3 (AES256) is judged by s3-bucket-encryption, which knows whether the bucket takes load balancer
-                // logs (ELB can only write to SSE-S3 buckets); here: SSE-KMS must name a customer-managed key.
-                for (const rule of config.rules ?? []) {
-                    const sse = rule.applyServerSideEncryptionByDefault;
-                    if (sse?.sseAlgorithm === "aws:kms" || sse?.sseAlgorithm === "aws:kms:dsse") {
-                        const problem = keyProblem(() => sse.kmsMasterKeyId, "kmsMasterKeyId", "the AWS-managed key aws/s3");
-                        if (problem) {
-                            reportViolation(`S3 default encryption: ${problem}`);
-                        }
-                    }
-                }
-            }),
+        keyCheck(aws.rds.Cluster, (cluster) => [
+            keyProblem("Aurora storage", () => cluster.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/rds"),
+            cluster.manageMasterUserPassword === true
+                ? keyProblem("RDS-managed master password secret", () => cluster.masterUserSecretKmsKeyId, "masterUserSecretKmsKeyId", "the AWS-managed key aws/secretsmanager")
+                : undefined,
+        ]),
+        keyCheck(aws.rds.Instance, (instance) =>
+            isAuroraEngine(instance.engine) ? [] : [keyProblem("RDS storage", () => instance.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/rds")],
         ),
-        validateResourceOfType(aws.secretsmanager.Secret, (secret, args, reportViolation) => {
-            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
-                return;
-            }
-            const problem = keyProblem(() => secret.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/secretsmanager");
-            if (problem) {
-                reportViolation(`Secrets Manager secret: ${problem}`);
-            }
-        }),
-        validateResourceOfType(aws.sns.Topic, (topic, args, reportViolation) => {
-            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
-                return;
-            }
-            const problem = keyProblem(() => topic.kmsMasterKeyId, "kmsMasterKeyId", "no server-side encryption");
-            if (problem) {
-                reportViolation(`SNS topic: ${problem}`);
-            }
-        }),
-        validateResourceOfType(aws.cloudwatch.LogGroup, (group, args, reportViolation) => {
-            if (!readConfig(args, ...CMK_KEYS).requireCustomerManagedKeys) {
-                return;
-            }
-            const problem = keyProblem(() => group.kmsKeyId, "kmsKeyId", "CloudWatch Logs' AWS-owned key");
-            if (problem) {
-                reportViolation(`Log group: ${problem}`);
-            }
-        }),
+        keyCheck(aws.elasticache.ReplicationGroup, (group) => [keyProblem("ElastiCache at rest", () => group.kmsKeyId, "kmsKeyId", "an AWS-owned key")]),
+        // SSE-S3 (AES256) is judged by s3-bucket-encryption, which knows whether the bucket takes load balancer logs
+        // (ELB only writes to SSE-S3 buckets); here SSE-KMS must name a customer-managed key.
+        ...[aws.s3.BucketServerSideEncryptionConfiguration, aws.s3.BucketServerSideEncryptionConfigurationV2].map((cls) =>
+            keyCheck(cls, (config) =>
+                (config.rules ?? [])
+                    .map((rule) => rule.applyServerSideEncryptionByDefault)
+                    .filter((sse) => sse?.sseAlgorithm === "aws:kms" || sse?.sseAlgorithm === "aws:kms:dsse")
+                    .map((sse) => keyProblem("S3 default encryption", () => sse?.kmsMasterKeyId, "kmsMasterKeyId", "the AWS-managed key aws/s3")),
+            ),
+        ),
+        keyCheck(aws.secretsmanager.Secret, (secret) => [keyProblem("Secrets Manager secret", () => secret.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/secretsmanager")]),
+        keyCheck(aws.sns.Topic, (topic) => [keyProblem("SNS topic", () => topic.kmsMasterKeyId, "kmsMasterKeyId", "no server-side encryption")]),
+        keyCheck(aws.cloudwatch.LogGroup, (group) => [keyProblem("Log group", () => group.kmsKeyId, "kmsKeyId", "CloudWatch Logs' AWS-owned key")]),
     ],
 };
 
@@ -220,7 +178,7 @@ export const logGroupRetention: PackPolicy = {
     validateResource: validateResourceOfType(aws.cloudwatch.LogGroup, (group, _args, reportViolation) => {
         const days = known(() => group.retentionInDays);
         if (days !== UNKNOWN && (days === undefined || days === 0)) {
-            reportViolation(`Log group ${group.name ?? ""} never expires its events: retentionInDays is ${days ?? "unset"}.`.replace("  ", " "));
+            reportViolation(`The log group never expires its events: retentionInDays is ${days ?? "unset"}.`);
         }
     }),
 };

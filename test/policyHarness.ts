@@ -37,6 +37,10 @@ function urnOf(type: string, name: string): string {
 
 class NotApplicable extends Error {}
 
+function resourceOptions(protect: boolean): ResourceValidationArgs["opts"] {
+    return { protect, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } };
+}
+
 export interface FixtureOptions {
     /** Logical name; defaults to `fixture`. */
     name?: string;
@@ -56,7 +60,7 @@ function rawResourceArgs(type: string, props: Record<string, unknown>, name: str
         props: wrapped,
         urn: urnOf(type, name),
         name,
-        opts: { protect, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } },
+        opts: resourceOptions(protect),
         stackTags: new Map(),
         isType: (cls) => typeOf(cls) === type,
         asType: ((cls: { new (...args: any[]): Resource }) => (typeOf(cls) === type ? wrapped : undefined)) as ResourceValidationArgs["asType"],
@@ -92,7 +96,7 @@ function rawStackResource(type: string, props: Record<string, unknown>, name: st
         props: wrapped,
         urn: urnOf(type, name),
         name,
-        opts: { protect, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } },
+        opts: resourceOptions(protect),
         dependencies: Object.values(propertyDependencies).flat(),
         propertyDependencies,
         isType: (cls) => typeOf(cls) === type,
