@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { DifyCluster } from "./components/difyCluster";
 import { EdgeAlb } from "./components/edgeAlb";
 import { EncryptionKey } from "./components/encryptionKey";
 import { ManagedData } from "./components/managedData";
@@ -46,6 +47,20 @@ const edge = new EdgeAlb("edge", {
     namePrefix: common.prefix,
 });
 
+const cluster = new DifyCluster("dify", {
+    namePrefix: common.prefix,
+    vpcId: network.vpcId,
+    vpcCidr: network.vpcCidr,
+    privateSubnetIds: network.privateSubnetIds,
+    kmsKeyArn: key?.keyArn,
+    logs,
+    edge: edge.attachment,
+    database: data.database,
+    cache: data.cache,
+    bucket: data.bucket,
+    settings: settings.cluster,
+});
+
 export const vpcId = network.vpcId;
 export const vpcCidr = network.vpcCidr;
 export const availabilityZones = network.availabilityZones;
@@ -60,14 +75,14 @@ export const databasePort = data.database.port;
 export const databaseName = data.database.databaseName;
 export const pluginDatabaseName = data.database.pluginDatabaseName;
 export const databaseClusterIdentifier = data.clusterIdentifier;
-export const databaseInstanceIdentifiers = data.instanceIdentifiers;
+export const databaseInstanceIdentifiers = pulumi.all(data.instanceIdentifiers);
 export const databaseSecretArn = data.databaseSecretArn;
 export const databaseSecurityGroupId = data.database.securityGroupId;
 export const cachePrimaryEndpoint = data.cache.host;
 export const cacheReaderEndpoint = data.cache.readerHost;
 export const cachePort = data.cache.port;
 export const cacheReplicationGroupId = data.replicationGroupId;
-export const cacheMemberClusterIds = data.cacheMemberClusterIds;
+export const cacheMemberClusterIds = pulumi.all(data.cacheMemberClusterIds);
 export const cacheAuthTokenSecretArn = data.cacheAuthTokenSecretArn;
 export const celeryBrokerUrlSecretArn = data.celeryBrokerUrlSecretArn;
 export const cacheSecurityGroupId = data.cache.securityGroupId;
@@ -84,3 +99,8 @@ export const certificateArn: pulumi.Output<string> | undefined = edge.certificat
 export const albAccessLogBucket = edge.accessLogBucketName;
 export const webAclArn: pulumi.Output<string> | undefined = edge.webAclArn;
 export const webAclName: pulumi.Output<string> | undefined = edge.webAclName;
+export const clusterName = cluster.clusterName;
+export const serviceNames = pulumi.output(cluster.serviceNames);
+export const logGroupNames = pulumi.output(cluster.logGroupNames);
+export const ecsExecCommand = cluster.ecsExecCommand;
+export const migrationTaskDefinitionArn = cluster.migrationTaskDefinitionArn;

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ClusterSettings, loadClusterSettings } from "./cluster";
 import { DataSettings, loadDataSettings } from "./data";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
 import { EdgeSettings, loadEdgeSettings } from "./edge";
@@ -30,6 +31,7 @@ export interface StackSettings {
     common: CommonSettings;
     network: NetworkSettings;
     edge: EdgeSettings;
+    cluster: ClusterSettings;
     data: DataSettings;
     ops: OpsSettings;
 }
@@ -66,6 +68,7 @@ export function loadSettings(reader: ConfigReader = new ConfigReader(), stack: s
         common,
         network,
         edge: loadEdgeSettings(reader, network),
+        cluster: loadClusterSettings(reader),
         data: loadDataSettings(reader),
         ops: loadOpsSettings(reader),
     };

@@ -1,0 +1,677 @@
+/**
+ * DifyCluster, asserted on what the whole program registers for dev and prd. Expected values come from Dify's and
+ * AWS's facts (../shared/reference/dify-on-ecs.md, the issue), not from the implementation.
+ */
+import { expect } from "chai";
+import { ProgramRun, runProgram, stackRun, Stack } from "./harness";
+import type { RegisteredResource } from "./mocks";
+
+const STACKS: Stack[] = ["dev", "prd"];
+const ROLES = ["web", "api", "worker", "beat", "plugin-daemon", "sandbox", "ssrf-proxy"] as const;
+type Role = (typeof ROLES)[number];
+const SCALED: Role[] = ["web", "api", "worker", "plugin-daemon", "sandbox", "ssrf-proxy"];
+
+interface Container {
+    name: string;
+    image: string;
+    environment: { name: string; value: string }[];
+    secrets: { name: string; valueFrom: string }[];
+    portMappings?: { name: string; containerPort: number; protocol: string }[];
+    healthCheck?: { command: string[]; interval: number; timeout: number; retries: number; startPeriod: number };
+    stopTimeout?: number;
+    entryPoint?: string[];
+    command?: string[];
+    mountPoints?: { containerPath: string }[];
+    logConfiguration: { logDriver: string; options: Record<string, string> };
+}
+
+const inCluster = (r: RegisteredResource) => r.urn.includes("dify-aws:app:DifyCluster");
+const mine = (run: ProgramRun, type: string) => run.ofType(type).filter(inCluster);
+
+function taskDef(run: ProgramRun, family: Role | "migration"): { td: RegisteredResource; c: Container } {
+    const td = mine(run, "aws:ecs/taskDefinition:TaskDefinition").find((r) => r.inputs.family === `dify-${run.stack}-${family}`);
+    expect(td, `task definition ${family}`).to.not.equal(undefined);
+    const containers = JSON.parse(td!.inputs.containerDefinitions) as Container[];
+    expect(containers, `${family} runs one container`).to.have.length(1);
+    return { td: td!, c: containers[0] };
+}
+const env = (c: Container) => Object.fromEntries(c.environment.map((e) => [e.name, e.value]));
+const secrets = (c: Container) => Object.fromEntries(c.secrets.map((e) => [e.name, e.valueFrom]));
+const names = (c: Container) => new Set([...c.environment.map((e) => e.name), ...c.secrets.map((s) => s.name)]);
+
+function service(run: ProgramRun, role: Role): RegisteredResource {
+    const svc = mine(run, "aws:ecs/service:Service").find((r) => r.inputs.name === `dify-${run.stack}-${role}`);
+    expect(svc, `service ${role}`).to.not.equal(undefined);
+    return svc!;
+}
+
+// ---- expectations taken from the reference (dify-on-ecs.md §3 and the §8 checklist) ----------------------------
+/** What the api process needs (§8.3-8.9): DB, Redis/Celery, S3, pgvector, URLs, internal addressing, inner keys. */
+const API_REQUIRED = [
+    "MODE", "MIGRATION_ENABLED", "SECRET_KEY",
+    "DB_HOST", "DB_PORT", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD", "SQLALCHEMY_POOL_PRE_PING", "DB_EXTRAS",
+    "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USE_SSL", "REDIS_SSL_CERT_REQS", "CELERY_BROKER_URL",
+    "STORAGE_TYPE", "S3_BUCKET_NAME", "S3_REGION", "S3_USE_AWS_MANAGED_IAM",
+    "VECTOR_STORE", "PGVECTOR_HOST", "PGVECTOR_PORT", "PGVECTOR_USER", "PGVECTOR_PASSWORD", "PGVECTOR_DATABASE",
+    "CONSOLE_API_URL", "CONSOLE_WEB_URL", "SERVICE_API_URL", "APP_API_URL", "APP_WEB_URL", "FILES_URL", "INTERNAL_FILES_URL",
+    "TRIGGER_URL", "ENDPOINT_URL_TEMPLATE",
+    "PLUGIN_DAEMON_URL", "PLUGIN_DAEMON_KEY", "INNER_API_KEY_FOR_PLUGIN", "CODE_EXECUTION_ENDPOINT", "CODE_EXECUTION_API_KEY",
+    "SSRF_PROXY_HTTP_URL", "SSRF_PROXY_HTTPS_URL",
+];
+/** Beat loads the same application (DB, Redis, broker, SECRET_KEY) but serves nothing. */
+const BEAT_REQUIRED = ["MODE", "MIGRATION_ENABLED", "SECRET_KEY", "DB_HOST", "DB_PORT", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD", "REDIS_HOST", "REDIS_PASSWORD", "REDIS_USE_SSL", "CELERY_BROKER_URL"];
+/** The daemon's native names (§3.7, §8.4-8.6). */
+const DAEMON_REQUIRED = [
+    "SERVER_PORT", "SERVER_KEY", "DIFY_INNER_API_URL", "DIFY_INNER_API_KEY",
+    "DB_HOST", "DB_PORT", "DB_USERNAME", "DB_PASSWORD", "DB_DATABASE", "DB_SSL_MODE",
+    "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_USE_SSL", "REDIS_SSL_CERT_REQS",
+    "PLUGIN_STORAGE_TYPE", "PLUGIN_STORAGE_OSS_BUCKET", "S3_USE_AWS", "S3_USE_AWS_MANAGED_IAM", "AWS_REGION",
+];
+const WEB_REQUIRED = ["HOSTNAME", "CONSOLE_API_URL", "APP_API_URL"];
+const SANDBOX_REQUIRED = ["API_KEY", "HTTP_PROXY", "HTTPS_PROXY", "SANDBOX_PORT"];
+
+/** A name that carries a credential; such values must come through `secrets`. */
+const SECRETISH = /PASSWORD|SECRET|TOKEN|API_KEY|_KEY$|^KEY$|CREDENTIAL|PRIVATE|BROKER_URL|AUTH/;
+/** Dify's published defaults (§3.5): a deployment carrying any of them is open to anyone who read the docs. */
+const PUBLIC_DEFAULTS = [
+    "sk-9f73s3ljTXVcMT3Blb3ljTqtsKiGHXVcMT3BlbkFJLK7U",
+    "lYkiYYT6owG+71oLerGzA7GXCgOT++6ovaezWAjpCjf+Sjc3ZtU+qUEi",
+    "QaHbTe77CtuXmsfyhR7+vRjI/+XbV1AaFy691iy+kGDv2Jvy0/eAh8Y1",
+    "dify-sandbox",
+    "plugin-api-key",
+    "inner-api-key",
+    "difyai123456",
+];
+
+const stripJsonKey = (valueFrom: string) => valueFrom.replace(/:[^:]+::$/, "");
+
+for (const stack of STACKS) {
+    describe(`DifyCluster (${stack})`, () => {
+        let run: ProgramRun;
+        before(async () => {
+            run = await stackRun(stack);
+        });
+
+        it("is one dify-aws:app:DifyCluster component owning one task definition, service and log group per role", () => {
+            expect(run.ofType("dify-aws:app:DifyCluster")).to.have.length(1);
+            for (const role of ROLES) {
+                taskDef(run, role);
+                service(run, role);
+            }
+            taskDef(run, "migration");
+            const groups = mine(run, "aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.name);
+            for (const role of [...ROLES, "migration"]) {
+                expect(groups).to.include(`/ecs/dify-${stack}/${role}`);
+            }
+            // Every log group keeps its events for the stack's retention.
+            for (const g of mine(run, "aws:cloudwatch/logGroup:LogGroup")) {
+                expect(g.inputs.retentionInDays, g.inputs.name).to.equal(stack === "prd" ? 365 : 14);
+            }
+        });
+
+        it("exports the cluster name, service names, log group names and an ECS Exec command for an api task", () => {
+            expect(run.outputs.clusterName).to.equal(`dify-${stack}`);
+            const svcNames = run.outputs.serviceNames as Record<string, string>;
+            expect(Object.values(svcNames).sort()).to.deep.equal(ROLES.map((r) => `dify-${stack}-${r}`).sort());
+            const logNames = Object.values(run.outputs.logGroupNames as Record<string, string>);
+            expect(logNames).to.include(`/ecs/dify-${stack}/api`);
+            const cmd = run.outputs.ecsExecCommand as string;
+            expect(cmd).to.match(/^aws ecs execute-command /);
+            expect(cmd).to.include(`--cluster dify-${stack}`);
+            expect(cmd).to.include("--container api");
+            expect(cmd).to.include(`--service-name dify-${stack}-api`);
+        });
+
+        it("runs Container Insights, ECS Exec audit logging, FARGATE and FARGATE_SPOT, and a Service Connect namespace", () => {
+            const cluster = mine(run, "aws:ecs/cluster:Cluster")[0];
+            expect(cluster.inputs.settings).to.deep.include({ name: "containerInsights", value: "enabled" });
+            const exec = cluster.inputs.configuration.executeCommandConfiguration;
+            expect(exec.logging).to.equal("OVERRIDE");
+            expect(exec.logConfiguration.cloudWatchLogGroupName).to.equal(`/ecs/dify-${stack}/exec-audit`);
+            // prd has a customer-managed key: sessions and their audit log are encrypted with it.
+            expect(exec.logConfiguration.cloudWatchEncryptionEnabled).to.equal(stack === "prd");
+            expect(Boolean(exec.kmsKeyId)).to.equal(stack === "prd");
+            const cps = mine(run, "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")[0];
+            expect(cps.inputs.capacityProviders).to.have.members(["FARGATE", "FARGATE_SPOT"]);
+            expect(mine(run, "aws:servicediscovery/httpNamespace:HttpNamespace")).to.have.length(1);
+            expect(cluster.inputs.serviceConnectDefaults.namespace).to.match(/^arn:aws:servicediscovery:/);
+        });
+
+        it("pins each role's image to the issue's versions, never `latest`", () => {
+            const expected: Record<Role | "migration", RegExp> = {
+                web: /^langgenius\/dify-web:1\.17\.1$/,
+                api: /^langgenius\/dify-api:1\.17\.1$/,
+                worker: /^langgenius\/dify-api:1\.17\.1$/,
+                beat: /^langgenius\/dify-api:1\.17\.1$/,
+                migration: /^langgenius\/dify-api:1\.17\.1$/,
+                "plugin-daemon": /^langgenius\/dify-plugin-daemon:0\.6\.10-local$/,
+                sandbox: /^langgenius\/dify-sandbox:0\.2\.15$/,
+                "ssrf-proxy": /^ubuntu\/squid:[A-Za-z0-9_.-]+$/,
+            };
+            for (const [family, re] of Object.entries(expected)) {
+                const { c } = taskDef(run, family as Role);
+                expect(c.image, family).to.match(re);
+                expect(c.image, family).to.not.match(/:latest$/);
+            }
+        });
+
+        it("gives every role the variables the reference lists for it, with the values Dify needs on AWS", () => {
+            const publicUrl = run.outputs.publicUrl as string;
+            expect(publicUrl).to.match(/^https?:\/\//);
+            for (const family of ["api", "worker", "migration"] as const) {
+                const { c } = taskDef(run, family);
+                const e = env(c);
+                expect([...names(c)], family).to.include.members(API_REQUIRED);
+                for (const u of ["CONSOLE_API_URL", "CONSOLE_WEB_URL", "SERVICE_API_URL", "APP_API_URL", "APP_WEB_URL", "FILES_URL", "TRIGGER_URL"]) {
+                    expect(e[u], `${family} ${u}`).to.equal(publicUrl);
+                }
+                expect(e.ENDPOINT_URL_TEMPLATE).to.equal(`${publicUrl}/e/{hook_id}`);
+                // Internal file fetches stay inside the VPC (Service Connect name of the api).
+                expect(e.INTERNAL_FILES_URL).to.equal("http://api:5001");
+                expect(e.STORAGE_TYPE).to.equal("s3"); // lower case: `S3` fails validation since 1.13.3
+                expect(e.S3_USE_AWS_MANAGED_IAM).to.equal("true");
+                expect(e.S3_BUCKET_NAME).to.equal(run.outputs.filesBucketName);
+                expect(e.VECTOR_STORE).to.equal("pgvector");
+                // The api image defaults PGVECTOR_PORT to 5433; it must be the Aurora port.
+                expect(e.PGVECTOR_PORT).to.equal(String(run.outputs.databasePort));
+                expect(e.DB_PORT).to.equal(String(run.outputs.databasePort));
+                expect(e.DB_HOST).to.equal(run.outputs.databaseEndpoint);
+                expect(e.SQLALCHEMY_POOL_PRE_PING).to.equal("true");
+                expect(e.DB_EXTRAS).to.equal("sslmode=require");
+                expect(e.REDIS_HOST).to.equal(run.outputs.cachePrimaryEndpoint);
+                expect(e.REDIS_USE_SSL).to.equal("true");
+                expect(e.REDIS_SSL_CERT_REQS).to.equal("CERT_REQUIRED");
+                expect(e.PLUGIN_DAEMON_URL).to.equal("http://plugin-daemon:5002");
+                expect(e.CODE_EXECUTION_ENDPOINT).to.equal("http://sandbox:8194");
+                expect(e.SSRF_PROXY_HTTP_URL).to.equal("http://ssrf-proxy:3128");
+                expect(e.SSRF_PROXY_HTTPS_URL).to.equal("http://ssrf-proxy:3128");
+                expect(secrets(c).CELERY_BROKER_URL).to.equal(run.outputs.celeryBrokerUrlSecretArn);
+                expect(secrets(c).REDIS_PASSWORD).to.equal(run.outputs.cacheAuthTokenSecretArn);
+            }
+            expect(env(taskDef(run, "api").c).MODE).to.equal("api");
+            expect(env(taskDef(run, "worker").c).MODE).to.equal("worker");
+            expect(env(taskDef(run, "beat").c).MODE).to.equal("beat");
+            expect([...names(taskDef(run, "beat").c)]).to.include.members(BEAT_REQUIRED);
+
+            const daemon = taskDef(run, "plugin-daemon").c;
+            const d = env(daemon);
+            expect([...names(daemon)]).to.include.members(DAEMON_REQUIRED);
+            expect(d.DB_SSL_MODE).to.equal("require"); // Aurora forces SSL; the daemon's default is disable
+            expect(d.DB_DATABASE).to.equal(run.outputs.pluginDatabaseName);
+            expect(d.PLUGIN_STORAGE_TYPE).to.equal("aws_s3");
+            expect(d.PLUGIN_STORAGE_OSS_BUCKET).to.equal(run.outputs.filesBucketName);
+            expect(d.S3_USE_AWS).to.equal("true"); // false would ignore the task role
+            expect(d.S3_USE_AWS_MANAGED_IAM).to.equal("true");
+            expect(d.AWS_REGION).to.equal("ap-northeast-1");
+            expect(d.REDIS_USE_SSL).to.equal("true");
+            // CERT_REQUIRED without REDIS_SSL_CA_CERTS stops the daemon at start; CERT_NONE would not verify.
+            expect(d.REDIS_SSL_CERT_REQS).to.equal("CERT_OPTIONAL");
+            expect(d.DIFY_INNER_API_URL).to.equal("http://api:5001");
+            expect(d.SERVER_PORT).to.equal("5002");
+
+            const web = taskDef(run, "web").c;
+            expect([...names(web)]).to.include.members(WEB_REQUIRED);
+            expect(env(web).HOSTNAME).to.equal("0.0.0.0");
+            expect(env(web).CONSOLE_API_URL).to.equal(publicUrl);
+            expect(env(web).APP_API_URL).to.equal(publicUrl);
+
+            const sandbox = taskDef(run, "sandbox").c;
+            expect([...names(sandbox)]).to.include.members(SANDBOX_REQUIRED);
+            expect(env(sandbox).HTTP_PROXY).to.equal("http://ssrf-proxy:3128");
+            expect(env(sandbox).HTTPS_PROXY).to.equal("http://ssrf-proxy:3128");
+            // An empty volume over /conf hides the image's config.yaml and the sandbox panics (dify#23365).
+            expect((sandbox.mountPoints ?? []).map((m) => m.containerPath)).to.not.include("/conf");
+        });
+
+        it("migrates only in the migration task: MIGRATION_ENABLED=true there and false everywhere else", () => {
+            const m = env(taskDef(run, "migration").c);
+            expect(m.MODE).to.equal("migration");
+            expect(m.MIGRATION_ENABLED).to.equal("true");
+            for (const role of ["api", "worker", "beat"] as Role[]) {
+                expect(env(taskDef(run, role).c).MIGRATION_ENABLED, role).to.equal("false");
+            }
+            for (const role of ["web", "plugin-daemon", "sandbox", "ssrf-proxy"] as Role[]) {
+                expect(env(taskDef(run, role).c).MIGRATION_ENABLED ?? "false", role).to.equal("false");
+            }
+        });
+
+        it("keeps every secret out of `environment`: no secret-looking name, no secret value, no public default", () => {
+            const secretValues = new Set<string>();
+            for (const v of run.ofType("aws:secretsmanager/secretVersion:SecretVersion")) {
+                const raw = String(v.inputs.secretString ?? "");
+                secretValues.add(raw);
+                try {
+                    const parsed = JSON.parse(raw);
+                    if (parsed && typeof parsed === "object") {
+                        // JSON secrets also hold non-secret fields (host, port, engine): collect only the credentials.
+                        Object.entries(parsed).forEach(([k, x]) => /pass|token|secret|key/i.test(k) && typeof x === "string" && secretValues.add(x));
+                    }
+                } catch {
+                    // a plain-string secret
+                }
+            }
+            expect(secretValues.size).to.be.greaterThan(2);
+            for (const family of [...ROLES, "migration"] as (Role | "migration")[]) {
+                const { c } = taskDef(run, family);
+                for (const { name, value } of c.environment) {
+                    expect(name, `${family} environment ${name}`).to.not.match(SECRETISH);
+                    for (const s of secretValues) {
+                        expect(value.includes(s), `${family} ${name} carries a secret value`).to.equal(false);
+                    }
+                    for (const d of PUBLIC_DEFAULTS) {
+                        expect(value, `${family} ${name}`).to.not.equal(d);
+                    }
+                }
+                for (const { valueFrom } of c.secrets) {
+                    expect(valueFrom, `${family} secret reference`).to.match(/^arn:aws:(secretsmanager|ssm):/);
+                }
+            }
+        });
+
+        it("generates four distinct inner keys, stores them in Secrets Manager, and shares each where Dify shares it", () => {
+            const generators = mine(run, "random:index/randomPassword:RandomPassword");
+            expect(generators).to.have.length(4);
+            // At least as strong as `openssl rand -base64 42` (56 characters), which Dify documents for SECRET_KEY.
+            generators.forEach((g) => expect(g.inputs.length).to.be.at.least(56));
+            const version = mine(run, "aws:secretsmanager/secretVersion:SecretVersion").find((v) => String(v.inputs.secretString).includes("SECRET_KEY"))!;
+            expect(version.secretPaths).to.include("secretString");
+            const keys = JSON.parse(version.inputs.secretString);
+            expect(Object.keys(keys).sort()).to.deep.equal(["CODE_EXECUTION_API_KEY", "INNER_API_KEY_FOR_PLUGIN", "PLUGIN_DAEMON_KEY", "SECRET_KEY"]);
+            for (const v of Object.values(keys) as string[]) {
+                expect(PUBLIC_DEFAULTS).to.not.include(v);
+            }
+            const secret = mine(run, "aws:secretsmanager/secret:Secret").find((x) => String(x.inputs.namePrefix).includes("inner-keys"))!;
+            expect(Boolean(secret.inputs.kmsKeyId)).to.equal(stack === "prd");
+
+            const api = secrets(taskDef(run, "api").c);
+            const refs = ["SECRET_KEY", "PLUGIN_DAEMON_KEY", "INNER_API_KEY_FOR_PLUGIN", "CODE_EXECUTION_API_KEY"].map((k) => api[k]);
+            expect(new Set(refs).size, "four different references").to.equal(4);
+            refs.forEach((r) => expect(r).to.match(/:[A-Z_]+::$/));
+            for (const role of ["worker", "beat", "migration"] as const) {
+                expect(secrets(taskDef(run, role).c).SECRET_KEY, role).to.equal(api.SECRET_KEY);
+            }
+            expect(secrets(taskDef(run, "worker").c).INNER_API_KEY_FOR_PLUGIN).to.equal(api.INNER_API_KEY_FOR_PLUGIN);
+            const daemon = secrets(taskDef(run, "plugin-daemon").c);
+            expect(daemon.SERVER_KEY).to.equal(api.PLUGIN_DAEMON_KEY);
+            expect(daemon.DIFY_INNER_API_KEY).to.equal(api.INNER_API_KEY_FOR_PLUGIN);
+            expect(secrets(taskDef(run, "sandbox").c).API_KEY).to.equal(api.CODE_EXECUTION_API_KEY);
+            // The database credentials are ManagedData's secret, for both the app and pgvector.
+            expect(api.DB_PASSWORD).to.equal(api.PGVECTOR_PASSWORD);
+            expect(stripJsonKey(api.DB_PASSWORD)).to.equal(run.outputs.databaseSecretArn);
+        });
+
+        it("exposes each port to its callers with a health check on the image's real endpoint", () => {
+            const ports: Partial<Record<Role, [number, RegExp]>> = {
+                web: [3000, /127\.0\.0\.1:3000\//],
+                api: [5001, /127\.0\.0\.1:5001\/health\b/],
+                "plugin-daemon": [5002, /127\.0\.0\.1:5002\/health\/check\b/],
+                sandbox: [8194, /127\.0\.0\.1:8194\/health\b/],
+                "ssrf-proxy": [3128, /127\.0\.0\.1\/3128/],
+            };
+            for (const [role, [port, check]] of Object.entries(ports) as [Role, [number, RegExp]][]) {
+                const { c } = taskDef(run, role);
+                expect(c.portMappings?.map((p) => p.containerPort), role).to.deep.equal([port]);
+                expect(c.healthCheck?.command[0], role).to.equal("CMD-SHELL");
+                expect(c.healthCheck?.command[1], role).to.match(check);
+                // ECS limits: startPeriod 0-300 s, timeout 2-60 s and below the interval.
+                expect(c.healthCheck!.startPeriod).to.be.within(0, 300);
+                expect(c.healthCheck!.timeout).to.be.lessThan(c.healthCheck!.interval);
+            }
+            // The worker's stop timeout is Fargate's maximum so Celery's warm shutdown can finish running jobs.
+            expect(taskDef(run, "worker").c.stopTimeout).to.equal(120);
+            for (const role of ROLES) {
+                expect(taskDef(run, role).c.stopTimeout, role).to.be.within(2, 120);
+                const log = taskDef(run, role).c.logConfiguration;
+                expect(log.logDriver).to.equal("awslogs");
+                expect(log.options["awslogs-group"]).to.equal(`/ecs/dify-${stack}/${role}`);
+            }
+        });
+
+        it("attaches web, api and plugin daemon to their target groups with a grace period covering start-up", () => {
+            const tgs = run.outputs.targetGroupArns as Record<string, string>;
+            const expected: [Role, string, number][] = [
+                ["web", tgs.web, 3000],
+                ["api", tgs.api, 5001],
+                ["plugin-daemon", tgs.pluginDaemon, 5002],
+            ];
+            for (const [role, tg, port] of expected) {
+                const svc = service(run, role);
+                expect(svc.inputs.loadBalancers, role).to.deep.equal([{ targetGroupArn: tg, containerName: role, containerPort: port }]);
+                const start = taskDef(run, role).c.healthCheck!.startPeriod;
+                expect(svc.inputs.healthCheckGracePeriodSeconds, role).to.be.at.least(Math.max(60, start));
+            }
+            for (const role of ["worker", "beat", "sandbox", "ssrf-proxy"] as Role[]) {
+                expect(service(run, role).inputs.loadBalancers ?? [], role).to.deep.equal([]);
+            }
+        });
+
+        it("rolls out without dropping capacity (beat: never two at once), with circuit-breaker rollback", () => {
+            for (const role of ROLES) {
+                const svc = service(run, role).inputs;
+                expect(svc.deploymentCircuitBreaker, role).to.deep.equal({ enable: true, rollback: true });
+                expect(svc.networkConfiguration.assignPublicIp, role).to.equal(false);
+                expect(svc.networkConfiguration.subnets, role).to.deep.equal(run.outputs.privateSubnetIds);
+                if (role === "beat") {
+                    expect(svc.desiredCount).to.equal(1);
+                    expect(svc.deploymentMinimumHealthyPercent).to.equal(0);
+                    expect(svc.deploymentMaximumPercent).to.equal(100);
+                } else {
+                    expect(svc.deploymentMinimumHealthyPercent, role).to.equal(100);
+                    expect(svc.deploymentMaximumPercent, role).to.equal(200);
+                    expect(service(run, role).ignoreChanges, role).to.include("desiredCount");
+                }
+            }
+            expect(run.outputs.privateSubnetIds as string[]).to.have.length.at.least(2);
+        });
+
+        it("reaches the other roles by Service Connect name, on the ports Dify's compose file uses", () => {
+            const published: Record<string, number> = {};
+            for (const role of ROLES) {
+                const sc = service(run, role).inputs.serviceConnectConfiguration;
+                expect(sc.enabled, role).to.equal(true);
+                for (const s of sc.services ?? []) {
+                    for (const a of s.clientAlias) {
+                        published[a.dnsName] = a.port;
+                    }
+                }
+            }
+            expect(published).to.deep.equal({ api: 5001, "plugin-daemon": 5002, sandbox: 8194, "ssrf-proxy": 3128 });
+        });
+
+        it("scales every role but beat on CPU 70 % and memory 80 % (60 s out, 300 s in), web and api also on ALB requests", () => {
+            const targets = mine(run, "aws:appautoscaling/target:Target");
+            expect(targets).to.have.length(SCALED.length);
+            expect(targets.map((t) => t.inputs.resourceId)).to.not.include(`service/dify-${stack}/dify-${stack}-beat`);
+            const policies = mine(run, "aws:appautoscaling/policy:Policy");
+            for (const role of SCALED) {
+                const resourceId = `service/dify-${stack}/dify-${stack}-${role}`;
+                const t = targets.find((x) => x.inputs.resourceId === resourceId)!;
+                expect(t, role).to.not.equal(undefined);
+                expect(t.inputs.minCapacity).to.be.at.least(1);
+                expect(t.inputs.maxCapacity).to.be.at.least(t.inputs.minCapacity);
+                expect(service(run, role).inputs.desiredCount, role).to.equal(t.inputs.minCapacity);
+                const mineP = policies.filter((p) => p.inputs.resourceId === resourceId).map((p) => p.inputs.targetTrackingScalingPolicyConfiguration);
+                const by = (m: string) => mineP.find((p) => p.predefinedMetricSpecification.predefinedMetricType === m);
+                expect(by("ECSServiceAverageCPUUtilization")?.targetValue, role).to.equal(70);
+                expect(by("ECSServiceAverageMemoryUtilization")?.targetValue, role).to.equal(80);
+                for (const p of mineP) {
+                    expect(p.scaleOutCooldown).to.equal(60);
+                    expect(p.scaleInCooldown).to.equal(300);
+                }
+                const alb = by("ALBRequestCountPerTarget");
+                if (role === "web" || role === "api") {
+                    expect(alb, role).to.not.equal(undefined);
+                    // ALB metric dimension: <load balancer arn suffix>/<target group arn suffix>.
+                    expect(alb!.predefinedMetricSpecification.resourceLabel).to.match(/^app\/[^/]+\/[^/]+\/targetgroup\/[^/]+\/[^/]+$/);
+                    expect(alb!.predefinedMetricSpecification.resourceLabel.startsWith(`${run.outputs.albArnSuffix}/`)).to.equal(true);
+                } else {
+                    expect(alb, role).to.equal(undefined);
+                }
+            }
+        });
+
+        it("gates api, worker and beat on the migration task of the api image", () => {
+            const gates = run.resources.filter((r) => r.type.endsWith(":MigrationGate") && inCluster(r));
+            expect(gates).to.have.length(1);
+            const gate = gates[0];
+            const migration = taskDef(run, "migration");
+            expect(gate.inputs.image).to.equal(taskDef(run, "api").c.image);
+            expect(gate.inputs.containerName).to.equal(migration.c.name);
+            expect(gate.inputs.taskDefinitionArn).to.match(new RegExp(`task-definition/dify-${stack}-migration:`));
+            // It runs with the api's security group (which reaches the database and Redis) in the private subnets.
+            const apiSg = service(run, "api").inputs.networkConfiguration.securityGroups;
+            expect(gate.inputs.securityGroupIds).to.deep.equal(apiSg);
+            expect(gate.inputs.subnetIds).to.deep.equal(run.outputs.privateSubnetIds);
+            const dbRule = mine(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").find(
+                (r) => r.inputs.securityGroupId === run.outputs.databaseSecurityGroupId && r.inputs.referencedSecurityGroupId === apiSg[0],
+            )!;
+            expect(gate.dependencies, "the api may reach the database before the gate runs").to.include(dbRule.urn);
+            for (const role of ["api", "worker", "beat"] as Role[]) {
+                expect(service(run, role).dependencies, `${role} waits for the migration`).to.include(gate.urn);
+            }
+        });
+    });
+}
+
+describe("DifyCluster IAM", () => {
+    /** AWS actions without resource-level permissions: the only ones allowed on `*`. */
+    const UNSCOPABLE = new Set(["ecr:GetAuthorizationToken", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]);
+    const policies = (run: ProgramRun) =>
+        mine(run, "aws:iam/rolePolicy:RolePolicy").map((p) => ({ name: p.name, doc: JSON.parse(p.inputs.policy) as { Statement: { Action: string[]; Resource: string | string[] }[] } }));
+    const list = (x: string | string[]) => (Array.isArray(x) ? x : [x]);
+
+    for (const stack of STACKS) {
+        it(`${stack}: scopes every statement to ARNs; only unscopable actions use *, and no action wildcards`, async () => {
+            const run = await stackRun(stack);
+            const all = policies(run);
+            expect(all.length).to.be.at.least(5);
+            for (const { name, doc } of all) {
+                for (const st of doc.Statement) {
+                    for (const a of st.Action) {
+                        expect(a, `${name} action`).to.not.include("*");
+                    }
+                    for (const r of list(st.Resource)) {
+                        if (r === "*") {
+                            st.Action.forEach((a) => expect(UNSCOPABLE.has(a), `${name}: ${a} on *`).to.equal(true));
+                        } else {
+                            expect(r, `${name} resource`).to.match(/^arn:aws:/);
+                        }
+                    }
+                }
+            }
+            // ecr:GetAuthorizationToken (execution role) and the ECS Exec channels (task roles) are the tested exceptions.
+            const star = all.flatMap(({ doc }) => doc.Statement.filter((s) => list(s.Resource).includes("*")).flatMap((s) => s.Action));
+            expect(star).to.include("ecr:GetAuthorizationToken");
+        });
+
+        it(`${stack}: the execution role reads exactly the secrets the task definitions reference, and decrypts with the stack key`, async () => {
+            const run = await stackRun(stack);
+            const referenced = new Set<string>();
+            for (const family of [...ROLES, "migration"] as (Role | "migration")[]) {
+                taskDef(run, family).c.secrets.forEach((s) => referenced.add(stripJsonKey(s.valueFrom)));
+            }
+            const exec = policies(run).find((p) => p.name === "dify-execution")!;
+            const readable = exec.doc.Statement.filter((s) => s.Action.includes("secretsmanager:GetSecretValue")).flatMap((s) => list(s.Resource));
+            expect(new Set(readable)).to.deep.equal(referenced);
+            const kms = exec.doc.Statement.filter((s) => s.Action.includes("kms:Decrypt"));
+            expect(kms.length).to.equal(stack === "prd" ? 1 : 0);
+            if (stack === "prd") {
+                expect(list(kms[0].Resource)).to.deep.equal([run.outputs.kmsKeyArn]);
+            }
+            // Every task log group, and nothing else, may be written.
+            const logs = exec.doc.Statement.filter((s) => s.Action.includes("logs:PutLogEvents")).flatMap((s) => list(s.Resource));
+            expect(logs.every((l) => /^arn:aws:logs:[^:]+:\d{12}:log-group:\/ecs\/dify-/.test(l))).to.equal(true);
+        });
+
+        it(`${stack}: only api, worker and plugin daemon may use the bucket: list on it, get/put/delete on its objects`, async () => {
+            const run = await stackRun(stack);
+            const bucketArn = run.outputs.filesBucketArn as string;
+            for (const role of ROLES) {
+                const p = policies(run).find((x) => x.name === `dify-${role}-task`);
+                const s3 = (p?.doc.Statement ?? []).filter((s) => s.Action.some((a) => a.startsWith("s3:")));
+                if (["api", "worker", "plugin-daemon"].includes(role)) {
+                    const actions = s3.flatMap((s) => s.Action).sort();
+                    expect(actions, role).to.deep.equal(["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
+                    for (const s of s3) {
+                        const want = s.Action.includes("s3:ListBucket") ? [bucketArn] : [`${bucketArn}/*`];
+                        expect(list(s.Resource), role).to.deep.equal(want);
+                    }
+                } else {
+                    expect(s3, role).to.deep.equal([]);
+                }
+            }
+        });
+    }
+
+    it("grants ECS Exec channels only when ECS Exec is enabled", async () => {
+        const run = await runProgram("dev", { ecsExecEnabled: false });
+        const actions = policies(run).flatMap((p) => p.doc.Statement.flatMap((s) => s.Action));
+        expect(actions.filter((a) => a.startsWith("ssmmessages:"))).to.deep.equal([]);
+        for (const role of ROLES) {
+            expect(service(run, role).inputs.enableExecuteCommand, role).to.equal(false);
+        }
+        expect(run.outputs.ecsExecCommand).to.match(/disabled/);
+    });
+
+    it("lets the plugin daemon (where model plugins run) invoke exactly the configured Bedrock models", async () => {
+        const model = "arn:aws:bedrock:ap-northeast-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0";
+        const run = await runProgram("dev", { bedrockModelArns: [model] });
+        const withBedrock = policies(run).filter((p) => p.doc.Statement.some((s) => s.Action.some((a) => a.startsWith("bedrock:"))));
+        expect(withBedrock.map((p) => p.name)).to.deep.equal(["dify-plugin-daemon-task"]);
+        const st = withBedrock[0].doc.Statement.find((s) => s.Action.includes("bedrock:InvokeModel"))!;
+        expect(list(st.Resource)).to.deep.equal([model]);
+        const dev = await stackRun("dev");
+        expect(policies(dev).flatMap((p) => p.doc.Statement.flatMap((s) => s.Action)).filter((a) => a.startsWith("bedrock:"))).to.deep.equal([]);
+    });
+});
+
+describe("DifyCluster security groups", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: admit exactly each role's callers, with a matching egress rule on the caller`, async () => {
+            const run = await stackRun(stack);
+            const label = new Map<string, string>();
+            for (const role of ROLES) {
+                label.set(service(run, role).inputs.networkConfiguration.securityGroups[0], role);
+            }
+            label.set(run.outputs.albSecurityGroupId as string, "alb");
+            label.set(run.outputs.databaseSecurityGroupId as string, "db");
+            label.set(run.outputs.cacheSecurityGroupId as string, "redis");
+            const dbPort = Number(run.outputs.databasePort);
+            const redisPort = Number(run.outputs.cachePort);
+            const edge = (r: RegisteredResource, fromKey: string, toKey: string) =>
+                `${label.get(r.inputs[fromKey]) ?? r.inputs[fromKey]}->${label.get(r.inputs[toKey]) ?? r.inputs[toKey]}:${r.inputs.fromPort}`;
+            const ingress = mine(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            const egress = mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.referencedSecurityGroupId);
+            const inEdges = ingress.map((r) => edge(r, "referencedSecurityGroupId", "securityGroupId")).sort();
+            const outEdges = egress.map((r) => edge(r, "securityGroupId", "referencedSecurityGroupId")).sort();
+            const expected = [
+                "alb->web:3000", "alb->api:5001", "alb->plugin-daemon:5002",
+                "web->api:5001",
+                "api->plugin-daemon:5002", "worker->plugin-daemon:5002", "api->sandbox:8194", "worker->sandbox:8194",
+                "plugin-daemon->api:5001",
+                "api->ssrf-proxy:3128", "worker->ssrf-proxy:3128", "sandbox->ssrf-proxy:3128",
+                ...["api", "worker", "beat", "plugin-daemon"].flatMap((r) => [`${r}->db:${dbPort}`, `${r}->redis:${redisPort}`]),
+            ].sort();
+            expect(inEdges).to.deep.equal(expected);
+            expect(outEdges).to.deep.equal(expected);
+            for (const r of [...ingress, ...egress]) {
+                expect(r.inputs.ipProtocol).to.equal("tcp");
+                expect(r.inputs.fromPort).to.equal(r.inputs.toPort);
+                expect(r.inputs.description, r.name).to.be.a("string").and.not.be.empty;
+                // Never an address range on ingress: only the calling role's group.
+                expect(r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6).to.equal(undefined);
+            }
+            // No security group of the cluster carries inline rules.
+            for (const sg of mine(run, "aws:ec2/securityGroup:SecurityGroup")) {
+                expect(sg.inputs.ingress ?? [], sg.name).to.deep.equal([]);
+                expect(sg.inputs.egress ?? [], sg.name).to.deep.equal([]);
+            }
+            // Outbound to the internet only on 443 (80 too for the proxy, which serves users' http:// requests).
+            const internet = mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.cidrIpv4);
+            for (const r of internet) {
+                const role = label.get(r.inputs.securityGroupId);
+                expect([443, ...(role === "ssrf-proxy" ? [80] : [])], `${role} egress`).to.include(r.inputs.fromPort);
+            }
+        });
+    }
+});
+
+describe("DifyCluster SSRF proxy", () => {
+    it("denies link-local (ECS credentials), loopback, RFC 1918, IPv6 private ranges and the VPC, allows 80/443 with CONNECT on 443 only", async () => {
+        const run = await stackRun("prd");
+        const { c } = taskDef(run, "ssrf-proxy");
+        const conf = env(c).SQUID_CONF;
+        const lines = conf.split("\n");
+        const acls = new Map<string, string[]>();
+        for (const l of lines) {
+            const m = /^acl (\S+) dst (.+)$/.exec(l);
+            if (m) acls.set(m[1], m[2].split(/\s+/));
+        }
+        const denied = new Set(lines.filter((l) => /^http_access deny \S+$/.test(l)).map((l) => l.split(" ")[2]));
+        const deniedRanges = [...acls].filter(([name]) => denied.has(name)).flatMap(([, v]) => v);
+        for (const range of ["169.254.0.0/16", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10", "::1", run.outputs.vpcCidr as string]) {
+            expect(deniedRanges, range).to.include(range);
+        }
+        // Every deny comes before the first allow (squid applies the first matching rule).
+        const firstAllow = lines.findIndex((l) => l.startsWith("http_access allow"));
+        const lastDeny = Math.max(...lines.map((l, i) => (/^http_access deny (?!all)/.test(l) ? i : -1)));
+        expect(firstAllow).to.be.greaterThan(lastDeny);
+        expect(lines[lines.length - 1] === "" ? lines[lines.length - 2] : lines[lines.length - 1]).to.not.match(/http_access allow all/);
+        expect(lines).to.include("http_access deny all");
+        expect(conf).to.match(/^acl safe_ports port 80 443$/m);
+        expect(conf).to.match(/^http_access deny CONNECT !\S+$/m);
+        // Delivered without a custom image: the container command writes the value to squid.conf and runs squid.
+        expect(c.command?.join(" ")).to.include("$SQUID_CONF");
+        expect(c.command?.join(" ")).to.match(/exec squid .*-N/);
+        expect(c.image).to.match(/^ubuntu\/squid:/);
+    });
+});
+
+describe("DifyCluster by configuration", () => {
+    it("dev runs worker and sandbox on Spot; web and api keep an on-demand base even when listed; prd stays on demand", async () => {
+        const dev = await stackRun("dev");
+        const spot = (run: ProgramRun, role: Role) => (service(run, role).inputs.capacityProviderStrategies as { capacityProvider: string; base: number; weight: number }[]);
+        for (const role of ["worker", "sandbox"] as Role[]) {
+            expect(spot(dev, role).some((s) => s.capacityProvider === "FARGATE_SPOT" && s.weight > 0), role).to.equal(true);
+        }
+        const prd = await stackRun("prd");
+        for (const role of ROLES) {
+            expect(spot(prd, role).every((s) => s.capacityProvider === "FARGATE"), role).to.equal(true);
+            expect(spot(dev, role).some((s) => s.capacityProvider === "FARGATE") || role === "worker" || role === "sandbox").to.equal(true);
+        }
+        const run = await runProgram("dev", { fargateSpotRoles: ["web", "api", "worker"] });
+        for (const role of ["web", "api"] as Role[]) {
+            const od = spot(run, role).find((s) => s.capacityProvider === "FARGATE");
+            expect(od?.base, `${role} on-demand base`).to.be.at.least(1);
+        }
+    });
+
+    it("prd runs at least two tasks of web, api and plugin daemon", async () => {
+        const prd = await stackRun("prd");
+        for (const role of ["web", "api", "plugin-daemon"] as Role[]) {
+            expect(service(prd, role).inputs.desiredCount, role).to.be.at.least(2);
+        }
+    });
+
+    it("sizes tasks from config and prefixes every image with the registry mirror", async () => {
+        const run = await runProgram("dev", { imageRegistryPrefix: "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub", apiCpu: 2048, apiMemory: 8192 });
+        for (const family of [...ROLES, "migration"] as (Role | "migration")[]) {
+            expect(taskDef(run, family).c.image, family).to.match(/^123456789012\.dkr\.ecr\.ap-northeast-1\.amazonaws\.com\/docker-hub\/(langgenius|ubuntu)\//);
+        }
+        const api = taskDef(run, "api").td.inputs;
+        expect([api.cpu, api.memory]).to.deep.equal(["2048", "8192"]);
+        const gate = run.resources.find((r) => r.type.endsWith(":MigrationGate"))!;
+        expect(gate.inputs.image).to.equal(taskDef(run, "api").c.image);
+    });
+
+    it("adds SMTP (password from the given secret) to api and worker only, and extra env/secrets to the named role", async () => {
+        const pw = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ses-smtp-AbCdEf";
+        const extra = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:openai-XyZ123:key::";
+        const run = await runProgram("dev", {
+            smtpServer: "email-smtp.ap-northeast-1.amazonaws.com",
+            smtpUsername: "AKIAEXAMPLE",
+            smtpPasswordSecretArn: pw,
+            mailDefaultSendFrom: "no-reply@example.com",
+            extraEnvironment: ["worker:CELERY_WORKER_AMOUNT=8", "web:ALLOW_EMBED=true"],
+            extraSecrets: [`api:OPENAI_API_KEY=${extra}`],
+        });
+        for (const role of ["api", "worker"] as Role[]) {
+            const c = taskDef(run, role).c;
+            expect(env(c).MAIL_TYPE, role).to.equal("smtp");
+            expect(env(c).SMTP_SERVER).to.equal("email-smtp.ap-northeast-1.amazonaws.com");
+            expect(secrets(c).SMTP_PASSWORD).to.equal(pw);
+            expect(env(c)).to.not.have.property("SMTP_PASSWORD");
+        }
+        expect(env(taskDef(run, "beat").c)).to.not.have.property("MAIL_TYPE");
+        expect(env(taskDef(run, "worker").c).CELERY_WORKER_AMOUNT).to.equal("8");
+        expect(env(taskDef(run, "web").c).ALLOW_EMBED).to.equal("true");
+        expect(secrets(taskDef(run, "api").c).OPENAI_API_KEY).to.equal(extra);
+        // The migration task runs the api application and gets the api's extras.
+        expect(secrets(taskDef(run, "migration").c).OPENAI_API_KEY).to.equal(extra);
+        expect(secrets(taskDef(run, "worker").c)).to.not.have.property("OPENAI_API_KEY");
+        const exec = mine(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "dify-execution")!;
+        const readable = JSON.parse(exec.inputs.policy).Statement.filter((s: { Action: string[] }) => s.Action.includes("secretsmanager:GetSecretValue"))[0].Resource;
+        expect(readable).to.include(pw);
+        expect(readable).to.include(stripJsonKey(extra));
+    });
+});
