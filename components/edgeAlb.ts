@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import type { EdgeSettings, WafSettings } from "../config/edge";
 import { parseCidr } from "../config/cidr";
 import { awsContext, AwsContext } from "./awsContext";
+import { tlsOnlyStatements } from "./bucketTls";
 import type { EdgeAttachment } from "./contracts";
 import { logGroup, LogGroupSettings } from "./logGroup";
 
@@ -350,14 +351,7 @@ export class EdgeAlb extends pulumi.ComponentResource {
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
                     Statement: [
-                        {
-                            Sid: "DenyInsecureTransport",
-                            Effect: "Deny",
-                            Principal: "*",
-                            Action: "s3:*",
-                            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                            Condition: { Bool: { "aws:SecureTransport": "false" } },
-                        },
+                        ...tlsOnlyStatements(bucket.arn),
                         {
                             Sid: "ElbAccessLogDelivery",
                             Effect: "Allow",

@@ -156,8 +156,9 @@ describe("EdgeAlb", () => {
 
                 const doc = JSON.parse(run.one("aws:s3/bucketPolicy:BucketPolicy", "edge-access-logs").inputs.policy);
                 const arn = bucket.state.arn;
-                const deny = doc.Statement.find((s: any) => s.Effect === "Deny");
+                const deny = doc.Statement.find((s: any) => s.Effect === "Deny" && s.Condition?.Bool);
                 expect(deny.Condition).to.deep.equal({ Bool: { "aws:SecureTransport": "false" } });
+                expect(deny.Principal).to.equal("*");
                 expect(deny.Resource).to.have.members([arn, `${arn}/*`]);
                 const allow = doc.Statement.filter((s: any) => s.Effect === "Allow");
                 expect(allow).to.have.length(1);
