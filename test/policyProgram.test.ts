@@ -4,6 +4,7 @@
  */
 import { expect } from "chai";
 import { ProgramRun, stackRun } from "./harness";
+import { RegisteredResource } from "./mocks";
 import { formatReport, PackReport, readPackConfigFile, resolvePackConfig, runPack } from "./policyHarness";
 
 const STACKS = ["dev", "prd"] as const;
@@ -31,7 +32,51 @@ describe("policy pack over the whole program", () => {
     it("is not vacuous: dev's resources under prd's policy config are rejected where dev relaxes the rules", async () => {
         const report: PackReport = await runPack(runs.dev!.resources, resolvePackConfig(readPackConfigFile("prd")));
         const failing = new Set(report.violations.filter((v) => v.level === "mandatory").map((v) => v.policy));
-        // dev keeps no customer-managed key (its log groups use the AWS-owned key).
-        expect([...failing]).to.include("customer-managed-keys");
+        // dev: AWS-managed keys, no deletion protection, plain HTTP, no WAF (Pulumi.dev.yaml).
+        expect([...failing]).to.include.members(["customer-managed-keys", "deletion-protection", "alb-https-listeners", "alb-waf"]);
+    });
+
+    describe("catches a misconfiguration slipped into the real prd program (the joins work on its real shapes)", () => {
+        const mandatory = async (resources: RegisteredResource[]) => {
+            const report = await runPack(resources, resolvePackConfig(readPackConfigFile("prd")));
+            return report.violations.filter((v) => v.level === "mandatory");
+        };
+        const ingressRule = (name: string, inputs: Record<string, unknown>): RegisteredResource => ({
+            ...runs.prd!.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", /^network-endpoints-https-from-vpc$/),
+            name,
+            urn: `urn:pulumi:prd::dify-aws::aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::${name}`,
+            inputs,
+            state: inputs,
+            id: `sgr-${name}`,
+            dependencies: [],
+        });
+        const baseline = async () => new Set((await mandatory(runs.prd!.resources)).map((v) => `${v.policy} ${v.urn}`));
+        const added = async (resources: RegisteredResource[]) => {
+            const before = await baseline();
+            return (await mandatory(resources)).filter((v) => !before.has(`${v.policy} ${v.urn}`)).map((v) => v.policy);
+        };
+
+        it("443 from a CIDR outside the allow-list on the ALB's security group", async () => {
+            const albGroup = runs.prd!.one("aws:lb/loadBalancer:LoadBalancer").inputs.securityGroups[0] as string;
+            const rule = ingressRule("intruder", { securityGroupId: albGroup, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "192.0.2.0/24" });
+            expect(await added([...runs.prd!.resources, rule])).to.deep.equal(["alb-ingress-allow-list"]);
+        });
+
+        it("a CIDR on the database's and the cache's security groups", async () => {
+            const dbGroup = runs.prd!.one("aws:rds/cluster:Cluster").inputs.vpcSecurityGroupIds[0] as string;
+            const cacheGroup = runs.prd!.one("aws:elasticache/replicationGroup:ReplicationGroup").inputs.securityGroupIds[0] as string;
+            const rules = [
+                ingressRule("db-from-vpc", { securityGroupId: dbGroup, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "10.40.0.0/16" }),
+                ingressRule("cache-from-vpc", { securityGroupId: cacheGroup, ipProtocol: "tcp", fromPort: 6379, toPort: 6379, cidrIpv4: "10.40.0.0/16" }),
+            ];
+            expect(await added([...runs.prd!.resources, ...rules])).to.deep.equal(["data-sg-no-cidr-ingress", "data-sg-no-cidr-ingress"]);
+        });
+
+        it("the WAF association, a bucket's public access block and its encryption removed", async () => {
+            const dropped = new Set(["aws:wafv2/webAclAssociation:WebAclAssociation", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"]);
+            const buckets = runs.prd!.ofType("aws:s3/bucket:Bucket").length;
+            const policies = await added(runs.prd!.resources.filter((r) => !dropped.has(r.type)));
+            expect(policies.sort()).to.deep.equal(["alb-waf", ...Array(buckets).fill("s3-bucket-encryption"), ...Array(buckets).fill("s3-public-access-block")].sort());
+        });
     });
 });
