@@ -102,8 +102,11 @@ const hc = (command: string, startPeriod: number, interval = 30, retries = 3): H
  * so it cannot tell whether this task is alive; ECS replaces them when the Celery process exits.
  */
 const HEALTH_CHECKS: Partial<Record<DifyRole, HealthCheck>> = {
-    // dify-web is Alpine-based (busybox wget); `/` answers 307 to the app, which wget follows.
-    web: hc(`wget -q --spider http://127.0.0.1:${INTERNAL.web.port}/ || exit 1`, 60),
+    // dify-web has no health route and `/` answers 307 to the app; node is the one tool the image surely has.
+    web: hc(
+        `node -e "require('http').get('http://127.0.0.1:${INTERNAL.web.port}/',r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))"`,
+        60,
+    ),
     api: hc(`curl -fsS http://127.0.0.1:${INTERNAL.api.port}/health || exit 1`, 180, 15, 5),
     pluginDaemon: hc(`curl -fsS http://127.0.0.1:${INTERNAL.pluginDaemon.port}/health/check || exit 1`, 300, 30, 5),
     sandbox: hc(`curl -fsS http://127.0.0.1:${INTERNAL.sandbox.port}/health || exit 1`, 60),
@@ -531,14 +534,18 @@ export class DifyCluster extends pulumi.ComponentResource {
             { description: `ECS task execution role of ${prefix}'s Dify tasks`, assumeRolePolicy: this.ecsTasksTrust() },
             { parent: this },
         );
+        const pullThrough = ecrPullThroughPrefix(args.settings.images.registryPrefix);
+        const pullThroughRepos = pullThrough
+            ? pulumi.interpolate`arn:${partition}:ecr:${pullThrough.region}:${pullThrough.account}:repository/${pullThrough.path}/*`
+            : undefined;
         const statements: Statement[] = [
             // GetAuthorizationToken has no resource-level permissions.
             { Sid: "EcrAuthorization", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
             {
-                Sid: "EcrPullFromThisAccount",
+                Sid: "EcrPull",
                 Effect: "Allow",
                 Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-                Resource: pulumi.interpolate`arn:${partition}:ecr:${region}:${accountId}:repository/*`,
+                Resource: [pulumi.interpolate`arn:${partition}:ecr:${region}:${accountId}:repository/*`, ...(pullThroughRepos ? [pullThroughRepos] : [])],
             },
             {
                 Sid: "WriteTaskLogs",
@@ -548,6 +555,10 @@ export class DifyCluster extends pulumi.ComponentResource {
             },
             { Sid: "ReadThisStacksSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
         ];
+        if (pullThroughRepos) {
+            // An ECR pull-through cache creates the repository and imports the image on the first pull.
+            statements.push({ Sid: "EcrPullThroughCacheImport", Effect: "Allow", Action: ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"], Resource: pullThroughRepos });
+        }
         if (ssmParameterArns.length > 0) {
             statements.push({ Sid: "ReadConfiguredParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: ssmParameterArns });
         }
@@ -845,6 +856,12 @@ export function imageReferences(s: ClusterSettings): Record<DifyRole, string> {
         sandbox: ref(`langgenius/dify-sandbox:${s.images.sandboxTag}`),
         ssrfProxy: ref(s.images.ssrfProxyImage),
     };
+}
+
+/** Account, region and repository path of an ECR registry prefix (`<account>.dkr.ecr.<region>.amazonaws.com/<path>`). */
+export function ecrPullThroughPrefix(prefix: string | undefined): { account: string; region: string; path: string } | undefined {
+    const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(prefix ?? "");
+    return m ? { account: m[1], region: m[2], path: m[3] } : undefined;
 }
 
 function policyJson(statements: Statement[]): pulumi.Output<string> {

@@ -85,6 +85,35 @@ const PUBLIC_DEFAULTS = [
 
 const stripJsonKey = (valueFrom: string) => valueFrom.replace(/:[^:]+::$/, "");
 
+/**
+ * One dev run with every optional feature switched (ECS Exec off, Bedrock, Spot for web and api, an ECR pull-through
+ * prefix, a bigger api, SMTP and extras), shared by the tests that need it so the suite runs the program once for all.
+ */
+const VARIANT = {
+    bedrockModel: "arn:aws:bedrock:ap-northeast-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0",
+    registry: "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub",
+    smtpPassword: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ses-smtp-AbCdEf",
+    extraSecret: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:openai-XyZ123:key::",
+};
+let variantRun: Promise<ProgramRun> | undefined;
+function variant(): Promise<ProgramRun> {
+    variantRun ??= runProgram("dev", {
+        ecsExecEnabled: false,
+        bedrockModelArns: [VARIANT.bedrockModel],
+        fargateSpotRoles: ["web", "api", "worker"],
+        imageRegistryPrefix: VARIANT.registry,
+        apiCpu: 2048,
+        apiMemory: 8192,
+        smtpServer: "email-smtp.ap-northeast-1.amazonaws.com",
+        smtpUsername: "AKIAEXAMPLE",
+        smtpPasswordSecretArn: VARIANT.smtpPassword,
+        mailDefaultSendFrom: "no-reply@example.com",
+        extraEnvironment: ["worker:CELERY_WORKER_AMOUNT=8", "web:ALLOW_EMBED=true"],
+        extraSecrets: [`api:OPENAI_API_KEY=${VARIANT.extraSecret}`],
+    });
+    return variantRun;
+}
+
 for (const stack of STACKS) {
     describe(`DifyCluster (${stack})`, () => {
         let run: ProgramRun;
@@ -504,7 +533,7 @@ describe("DifyCluster IAM", () => {
     }
 
     it("grants ECS Exec channels only when ECS Exec is enabled", async () => {
-        const run = await runProgram("dev", { ecsExecEnabled: false });
+        const run = await variant();
         const actions = policies(run).flatMap((p) => p.doc.Statement.flatMap((s) => s.Action));
         expect(actions.filter((a) => a.startsWith("ssmmessages:"))).to.deep.equal([]);
         for (const role of ROLES) {
@@ -514,8 +543,8 @@ describe("DifyCluster IAM", () => {
     });
 
     it("lets the plugin daemon (where model plugins run) invoke exactly the configured Bedrock models", async () => {
-        const model = "arn:aws:bedrock:ap-northeast-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0";
-        const run = await runProgram("dev", { bedrockModelArns: [model] });
+        const model = VARIANT.bedrockModel;
+        const run = await variant();
         const withBedrock = policies(run).filter((p) => p.doc.Statement.some((s) => s.Action.some((a) => a.startsWith("bedrock:"))));
         expect(withBedrock.map((p) => p.name)).to.deep.equal(["dify-plugin-daemon-task"]);
         const st = withBedrock[0].doc.Statement.find((s) => s.Action.includes("bedrock:InvokeModel"))!;
@@ -598,6 +627,11 @@ describe("DifyCluster SSRF proxy", () => {
         expect(firstAllow).to.be.greaterThan(lastDeny);
         expect(lines[lines.length - 1] === "" ? lines[lines.length - 2] : lines[lines.length - 1]).to.not.match(/http_access allow all/);
         expect(lines).to.include("http_access deny all");
+        // Only clients in the VPC, or the Service Connect proxy in the squid task itself (loopback), are served.
+        const allowed = lines.filter((l) => l.startsWith("http_access allow")).map((l) => l.split(" ")[2]);
+        expect(allowed).to.have.length(1);
+        const clients = lines.find((l) => l.startsWith(`acl ${allowed[0]} src `))!.split(" ").slice(3);
+        expect(clients).to.have.members([run.outputs.vpcCidr as string, "127.0.0.1/32", "::1"]);
         expect(conf).to.match(/^acl safe_ports port 80 443$/m);
         expect(conf).to.match(/^http_access deny CONNECT !\S+$/m);
         // Delivered without a custom image: the container command writes the value to squid.conf and runs squid.
@@ -619,7 +653,7 @@ describe("DifyCluster by configuration", () => {
             expect(spot(prd, role).every((s) => s.capacityProvider === "FARGATE"), role).to.equal(true);
             expect(spot(dev, role).some((s) => s.capacityProvider === "FARGATE") || role === "worker" || role === "sandbox").to.equal(true);
         }
-        const run = await runProgram("dev", { fargateSpotRoles: ["web", "api", "worker"] });
+        const run = await variant();
         for (const role of ["web", "api"] as Role[]) {
             const od = spot(run, role).find((s) => s.capacityProvider === "FARGATE");
             expect(od?.base, `${role} on-demand base`).to.be.at.least(1);
@@ -633,8 +667,8 @@ describe("DifyCluster by configuration", () => {
         }
     });
 
-    it("sizes tasks from config and prefixes every image with the registry mirror", async () => {
-        const run = await runProgram("dev", { imageRegistryPrefix: "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub", apiCpu: 2048, apiMemory: 8192 });
+    it("sizes tasks from config and prefixes every image with the registry mirror (an ECR pull-through cache)", async () => {
+        const run = await variant();
         for (const family of [...ROLES, "migration"] as (Role | "migration")[]) {
             expect(taskDef(run, family).c.image, family).to.match(/^123456789012\.dkr\.ecr\.ap-northeast-1\.amazonaws\.com\/docker-hub\/(langgenius|ubuntu)\//);
         }
@@ -642,19 +676,18 @@ describe("DifyCluster by configuration", () => {
         expect([api.cpu, api.memory]).to.deep.equal(["2048", "8192"]);
         const gate = run.resources.find((r) => r.type.endsWith(":MigrationGate"))!;
         expect(gate.inputs.image).to.equal(taskDef(run, "api").c.image);
+        // A pull-through cache creates its repositories on first pull: the execution role may, under that path only.
+        const exec = JSON.parse(mine(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "dify-execution")!.inputs.policy);
+        const create = exec.Statement.find((st: { Action: string[] }) => st.Action.includes("ecr:BatchImportUpstreamImage"));
+        expect(create.Resource).to.equal("arn:aws:ecr:ap-northeast-1:123456789012:repository/docker-hub/*");
+        const dev = JSON.parse(mine(await stackRun("dev"), "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "dify-execution")!.inputs.policy);
+        expect(dev.Statement.flatMap((st: { Action: string[] }) => st.Action)).to.not.include("ecr:BatchImportUpstreamImage");
     });
 
     it("adds SMTP (password from the given secret) to api and worker only, and extra env/secrets to the named role", async () => {
-        const pw = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ses-smtp-AbCdEf";
-        const extra = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:openai-XyZ123:key::";
-        const run = await runProgram("dev", {
-            smtpServer: "email-smtp.ap-northeast-1.amazonaws.com",
-            smtpUsername: "AKIAEXAMPLE",
-            smtpPasswordSecretArn: pw,
-            mailDefaultSendFrom: "no-reply@example.com",
-            extraEnvironment: ["worker:CELERY_WORKER_AMOUNT=8", "web:ALLOW_EMBED=true"],
-            extraSecrets: [`api:OPENAI_API_KEY=${extra}`],
-        });
+        const pw = VARIANT.smtpPassword;
+        const extra = VARIANT.extraSecret;
+        const run = await variant();
         for (const role of ["api", "worker"] as Role[]) {
             const c = taskDef(run, role).c;
             expect(env(c).MAIL_TYPE, role).to.equal("smtp");
