@@ -88,12 +88,14 @@ export class ManagedData extends pulumi.ComponentResource {
     /** Aurora cluster identifier (CloudWatch dimension `DBClusterIdentifier`). */
     public readonly clusterIdentifier: pulumi.Output<string>;
     public readonly clusterArn: pulumi.Output<string>;
-    /** Aurora instance identifiers, writer first (CloudWatch dimension `DBInstanceIdentifier`). */
-    public readonly instanceIdentifiers: pulumi.Output<string[]>;
+    /** Aurora instance identifiers, the first-created writer first (CloudWatch dimension `DBInstanceIdentifier`). */
+    public readonly instanceIdentifiers: pulumi.Output<string>[];
+    /** Whether the instances are Aurora Serverless v2 (ACU metrics) rather than provisioned. */
+    public readonly serverless: boolean;
     /** ElastiCache replication group id (CloudWatch dimension `ReplicationGroupId`). */
     public readonly replicationGroupId: pulumi.Output<string>;
-    /** The replication group's node (cache cluster) ids (CloudWatch dimension `CacheClusterId`). */
-    public readonly cacheMemberClusterIds: pulumi.Output<string[]>;
+    /** The replication group's node (cache cluster) ids, one per node, sorted (CloudWatch dimension `CacheClusterId`). */
+    public readonly cacheMemberClusterIds: pulumi.Output<string>[];
     /** JSON secret `{username, password, engine, host, port, dbname}` of the Aurora master user. */
     public readonly databaseSecretArn: pulumi.Output<string>;
     /** Plain-string secret holding the ElastiCache AUTH token. */
@@ -122,6 +124,7 @@ export class ManagedData extends pulumi.ComponentResource {
         this.clusterIdentifier = db.clusterIdentifier;
         this.clusterArn = db.clusterArn;
         this.instanceIdentifiers = db.instanceIdentifiers;
+        this.serverless = args.settings.database.capacity.mode === "serverless";
         this.replicationGroupId = cache.replicationGroupId;
         this.cacheMemberClusterIds = cache.memberClusterIds;
         this.databaseSecretArn = db.secretArn;
@@ -321,7 +324,7 @@ export class ManagedData extends pulumi.ComponentResource {
             connection,
             clusterIdentifier: cluster.clusterIdentifier,
             clusterArn: cluster.arn,
-            instanceIdentifiers: pulumi.all(instances.map((x) => x.identifier)),
+            instanceIdentifiers: instances.map((x) => x.identifier),
             secretArn: secret.arn,
         };
     }
@@ -432,7 +435,8 @@ export class ManagedData extends pulumi.ComponentResource {
         return {
             connection,
             replicationGroupId: group.replicationGroupId,
-            memberClusterIds: group.memberClusters,
+            // One id per node, known in number at preview so consumers can create one alarm per node.
+            memberClusterIds: Array.from({ length: 1 + s.replicaCount }, (_, i) => group.memberClusters.apply((ids) => [...ids].sort()[i])),
             authTokenSecretArn: authTokenSecret.arn,
             celeryBrokerUrlSecretArn: brokerSecret.arn,
         };

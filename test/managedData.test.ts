@@ -387,7 +387,7 @@ for (const stack of ["dev", "prd"] as const) {
                 expect(group.numCacheClusters).to.equal(1 + cfg.data.cache.replicaCount);
                 expect(group.replicationGroupId.length).to.be.at.most(40);
                 expect(run.outputs.cacheReplicationGroupId).to.equal(group.replicationGroupId);
-                expect(run.outputs.cacheMemberClusterIds).to.have.length(group.numCacheClusters);
+                expect(new Set(run.outputs.cacheMemberClusterIds as string[]).size).to.equal(group.numCacheClusters);
             });
 
             it(protect ? "has a replica, automatic failover and Multi-AZ" : "is a single node without failover", () => {
@@ -618,6 +618,11 @@ describe("ManagedData: variants", () => {
         expect(await value(data.cache.celeryBrokerUrl.secretArn)).to.equal(await value(data.celeryBrokerUrlSecretArn));
         expect(await value(data.cache.authToken.secretArn)).to.equal(await value(data.cacheAuthTokenSecretArn));
         expect(data.secretArns).to.have.length(3);
+        // The alarms need one dimension value per node, counted before anything is deployed.
+        expect(data.instanceIdentifiers).to.have.length(1 + settings.data.database.readerCount);
+        expect(data.cacheMemberClusterIds).to.have.length(1 + settings.data.cache.replicaCount);
+        expect(await value(data.cacheMemberClusterIds[0])).to.match(/^dify-probe-cache-\d{3}$/);
+        expect(data.serverless).to.equal(settings.data.database.capacity.mode === "serverless");
         expect(data.database.databaseName).to.equal("dify");
         expect(data.database.pluginDatabaseName).to.equal("dify_plugin");
         expect(data.kmsKeyArn).to.equal(undefined);
