@@ -10,6 +10,14 @@ import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } 
 // `@pulumi/policy` exports UnknownValueError at runtime but its typings do not declare it.
 const UnknownValueError = (policy as unknown as { UnknownValueError: new (...args: never[]) => Error }).UnknownValueError;
 
+/**
+ * The engine's "unknown during preview" error. Recognized by shape as well as by class, because the proxy that throws
+ * it may come from another copy of @pulumi/policy (the program's node_modules vs policy/node_modules).
+ */
+function isUnknownValueError(e: unknown): boolean {
+    return e instanceof UnknownValueError || (e instanceof Error && e.constructor.name === "UnknownValueError" && "unknownTypeSentinel" in e);
+}
+
 /** A value the engine does not know yet (during preview: an output of a resource that does not exist yet). */
 export const UNKNOWN: unique symbol = Symbol("unknown during preview");
 export type Unknown = typeof UNKNOWN;
@@ -23,7 +31,7 @@ export function known<T>(read: () => T): T | Unknown {
     try {
         return read();
     } catch (e) {
-        if (e instanceof UnknownValueError) {
+        if (isUnknownValueError(e)) {
             return UNKNOWN;
         }
         throw e;
