@@ -336,6 +336,10 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
     const spotRoles = r.stringList("fargateSpotRoles", {
         item: { regex: new RegExp(`^(${DIFY_ROLES.join("|")})$`), allowed: `one of ${DIFY_ROLES.join(", ")}` },
     }) as DifyRole[];
+    if (spotRoles.includes("beat")) {
+        // A Spot interruption starts the replacement while the reclaimed task is still draining: two beats at once.
+        r.fail("fargateSpotRoles", "beat", "roles other than beat: beat must never run twice, and a Spot interruption overlaps the old and new task");
+    }
     const ecsExecEnabled = r.boolean("ecsExecEnabled");
     const bedrockModelArns = r.stringList("bedrockModelArns", { item: BEDROCK_ARN });
     const albRequestsPerTarget = r.integer("albRequestsPerTarget", { min: 10, max: 100000 });

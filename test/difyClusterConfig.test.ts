@@ -87,6 +87,8 @@ describe("DifyCluster config: images", () => {
 describe("DifyCluster config: roles, Bedrock, SMTP and extras", () => {
     it("rejects unknown Spot roles and wildcard Bedrock ARNs", () => {
         expectError({ fargateSpotRoles: ["scheduler"] }, "fargateSpotRoles", /one of web, api, worker, beat, pluginDaemon, sandbox, ssrfProxy/);
+        // Two beats dispatch every schedule twice; a Spot replacement overlaps the reclaimed task.
+        expectError({ fargateSpotRoles: ["worker", "beat"] }, "fargateSpotRoles", /other than beat/);
         expectError({ bedrockModelArns: ["arn:aws:bedrock:us-east-1::foundation-model/*"] }, "bedrockModelArns", /no wildcards/);
         expectError({ bedrockModelArns: ["*"] }, "bedrockModelArns", /Bedrock/);
     });
