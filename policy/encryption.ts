@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import { PolicyResource, ResourceValidation, validateResourceOfType } from "@pulumi/policy";
 import type { Resource, Unwrap } from "@pulumi/pulumi";
 import { configSchema, readConfig } from "./config";
-import { bucketCompanions, describe, isAwsManagedKeyReference, isSet, known, PackPolicy, s3Buckets, UNKNOWN } from "./resources";
+import { bucketCompanions, describe, isAwsManagedKeyReference, isSet, known, PackPolicy, referencedBy, s3Buckets, UNKNOWN } from "./resources";
 
 /** What an HTTPS listener gets when sslPolicy is omitted (provider and ELB API default); it still accepts TLS 1.0. */
 export const ELB_DEFAULT_SSL_POLICY = "ELBSecurityPolicy-2016-08";
@@ -80,13 +80,44 @@ export const albHttpsListeners: PackPolicy = {
                 return; // HTTPS, or a network load balancer's TCP/TLS/UDP listener (not an HTTP endpoint).
             }
             const actions = listener.defaultActions ?? [];
-            const redirectsToHttps = actions.length > 0 && actions.every((a) => a.type === "redirect" && a.redirect?.protocol === "HTTPS");
-            if (!redirectsToHttps) {
+            if (!redirectsToHttps(actions)) {
                 const what = actions.map((a) => (a.type === "redirect" ? `redirect to ${a.redirect?.protocol ?? "#{protocol}"}` : a.type)).join(", ") || "none";
                 reportViolation(`HTTP listener on port ${listener.port ?? "(default)"} serves plain HTTP (default action: ${what}) instead of redirecting to HTTPS.`);
             }
         }),
     ),
+};
+
+/** True when every default action of a listener (props as inputs or outputs) redirects to HTTPS. */
+function redirectsToHttps(actions: { type?: string; redirect?: { protocol?: string } }[] | undefined): boolean {
+    return (actions ?? []).length > 0 && (actions ?? []).every((a) => a.type === "redirect" && a.redirect?.protocol === "HTTPS");
+}
+
+export const albHttpListenerRules: PackPolicy = {
+    name: "alb-http-listener-rules",
+    description:
+        "An HTTP listener that redirects to HTTPS has no listener rules that serve content: each of its rules only redirects to HTTPS or returns a fixed response. A forwarding rule on it would serve those paths over plain HTTP behind a compliant-looking listener.",
+    remediationSteps: "Attach forwarding rules (path routing) to the HTTPS listener, never to the port-80 redirect listener.",
+    validateStack: (args, reportViolation) => {
+        const listeners = args.resources.filter((r) => r.isType(aws.lb.Listener) || r.isType(aws.alb.Listener));
+        const redirecting = listeners.filter((l) => {
+            return known(() => l.props.protocol ?? "HTTP") === "HTTP" && known(() => redirectsToHttps(l.props.defaultActions)) === true;
+        });
+        for (const rule of args.resources.filter((r) => r.isType(aws.lb.ListenerRule) || r.isType(aws.alb.ListenerRule))) {
+            const on = referencedBy(rule, "listenerArn", redirecting, ["arn", "id"]);
+            if (on === UNKNOWN || on.length === 0) {
+                continue;
+            }
+            const types = known(() => (rule.props.actions ?? []).map((a: { type?: string; redirect?: { protocol?: string } }) => (a.type === "redirect" ? `redirect:${a.redirect?.protocol ?? "#{protocol}"}` : a.type)));
+            if (types === UNKNOWN) {
+                continue;
+            }
+            const serving = (types as string[]).filter((t) => t !== "redirect:HTTPS" && t !== "fixed-response");
+            if (serving.length > 0) {
+                reportViolation(`${describe(rule)} on the HTTP redirect listener ${describe(on[0])} serves plain HTTP (${serving.join(", ")}).`, rule.urn);
+            }
+        }
+    },
 };
 
 const TLS_KEYS = ["allowedTlsPolicies"] as const;
@@ -252,6 +283,7 @@ export const encryptionPolicies: PackPolicy[] = [
     elasticacheEncrypted,
     s3BucketEncryption,
     albHttpsListeners,
+    albHttpListenerRules,
     albTlsPolicy,
     customerManagedKeys,
     logGroupRetention,

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import type { PolicyResource } from "@pulumi/policy";
 import { readConfig, STRONG_TLS_POLICIES } from "../policy/config";
 import { deletionProtection } from "../policy/deletion";
-import { albHttpsListeners, albTlsPolicy, customerManagedKeys, elasticacheEncrypted, logGroupRetention, rdsStorageEncrypted, s3BucketEncryption } from "../policy/encryption";
+import { albHttpListenerRules, albHttpsListeners, albTlsPolicy, customerManagedKeys, elasticacheEncrypted, logGroupRetention, rdsStorageEncrypted, s3BucketEncryption } from "../policy/encryption";
 import { albIngressAllowList, dataGroupsAdmitOnlyGroups, ecsNoPublicIp, noWorldIngress, rdsNotPublic, s3PublicAccessBlock } from "../policy/network";
 import { packPolicies } from "../policy/policies";
 import { PackPolicy } from "../policy/resources";
@@ -106,6 +106,35 @@ describe("alb-https-listeners", () => {
         const keep = { type: "redirect", redirect: { port: "8080", statusCode: "HTTP_301" } };
         expect(await messages(albHttpsListeners, resourceArgs(aws.lb.Listener, { ...lb, protocol: "HTTP", port: 80, defaultActions: [keep] }))).to.have.length(1);
         expect(await messages(albHttpsListeners, resourceArgs(aws.alb.Listener, { ...lb, protocol: "HTTP", port: 80, defaultActions: [forward] }))).to.have.length(1);
+    });
+});
+
+describe("alb-http-listener-rules", () => {
+    const listener = (name: string, protocol: string, defaultActions: aws.types.input.lb.ListenerDefaultAction[]) =>
+        stackResource(aws.lb.Listener, { loadBalancerArn: LB_ARN, protocol, port: protocol === "HTTP" ? 80 : 443, defaultActions: defaultActions as any }, { arn: `${LB_ARN}/listener/${name}` }, { name });
+    const toHttps = [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }];
+    const forward = [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/api/1" }];
+    const rule = (on: PolicyResource, actions: aws.types.input.lb.ListenerRuleAction[], viaDependency = false) =>
+        stackResource(
+            aws.lb.ListenerRule,
+            { listenerArn: viaDependency ? PREVIEW_UNKNOWN_STRING : (on.props.arn as string), actions: actions as any, conditions: [{ pathPattern: { values: ["/api/*"] } }] },
+            {},
+            { name: "api", propertyDependencies: viaDependency ? { listenerArn: [on] } : undefined },
+        );
+    const http = listener("http", "HTTP", toHttps);
+    it("fails a forwarding rule on the HTTP redirect listener (by ARN, or by property dependency during preview)", async () => {
+        expect(await stackMessages(albHttpListenerRules, [http, rule(http, forward)])).to.have.length(1);
+        expect(await stackMessages(albHttpListenerRules, [http, rule(http, forward, true)])).to.have.length(1);
+    });
+    it("passes redirect-to-HTTPS and fixed-response rules on it, and forwarding rules on the HTTPS listener", async () => {
+        expect(await stackMessages(albHttpListenerRules, [http, rule(http, toHttps)])).to.deep.equal([]);
+        expect(await stackMessages(albHttpListenerRules, [http, rule(http, [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404" } }])])).to.deep.equal([]);
+        const https = listener("https", "HTTPS", forward);
+        expect(await stackMessages(albHttpListenerRules, [http, https, rule(https, forward)])).to.deep.equal([]);
+    });
+    it("leaves rules on a plain HTTP listener to alb-https-listeners, which already reports the listener", async () => {
+        const plain = listener("plain", "HTTP", forward);
+        expect(await stackMessages(albHttpListenerRules, [plain, rule(plain, forward)])).to.deep.equal([]);
     });
 });
 

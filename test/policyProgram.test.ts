@@ -72,6 +72,13 @@ describe("policy pack over the whole program", () => {
             expect(await added([...runs.prd!.resources, ...rules])).to.deep.equal(["data-sg-no-cidr-ingress", "data-sg-no-cidr-ingress"]);
         });
 
+        it("a forwarding rule on the HTTP listener that redirects to HTTPS", async () => {
+            const http = runs.prd!.ofType("aws:lb/listener:Listener").find((l) => l.inputs.protocol === "HTTP")!;
+            const rule = runs.prd!.ofType("aws:lb/listenerRule:ListenerRule")[0];
+            const onHttp = { ...rule, name: "on-http", urn: `${rule.urn}-on-http`, inputs: { ...rule.inputs, listenerArn: http.state.arn }, state: { ...rule.state, listenerArn: http.state.arn } };
+            expect(await added([...runs.prd!.resources, onHttp])).to.deep.equal(["alb-http-listener-rules"]);
+        });
+
         it("the WAF association, a bucket's public access block and its encryption removed", async () => {
             const dropped = new Set(["aws:wafv2/webAclAssociation:WebAclAssociation", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"]);
             const buckets = runs.prd!.ofType("aws:s3/bucket:Bucket").length;
