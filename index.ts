@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Alarms } from "./components/alarms";
 import { DifyCluster } from "./components/difyCluster";
 import { EdgeAlb } from "./components/edgeAlb";
 import { EncryptionKey } from "./components/encryptionKey";
@@ -61,6 +62,22 @@ const cluster = new DifyCluster("dify", {
     settings: settings.cluster,
 });
 
+const { beat: beatServiceName, ...services } = cluster.serviceNames;
+const alarms = new Alarms("ops", {
+    namePrefix: common.prefix,
+    kmsKeyArn: key?.keyArn,
+    emails: settings.ops.alarmEmails,
+    thresholds: settings.ops.thresholds,
+    loadBalancer: {
+        arnSuffix: edge.loadBalancerArnSuffix,
+        targetGroupArnSuffixes: Object.fromEntries(Object.entries(edge.attachment.targetGroups).map(([role, tg]) => [role, tg.arnSuffix])),
+    },
+    ecs: { clusterName: cluster.clusterName, services, beatServiceName },
+    database: { clusterIdentifier: data.clusterIdentifier, instanceIdentifiers: data.instanceIdentifiers, serverless: data.serverless },
+    cache: { memberClusterIds: data.cacheMemberClusterIds },
+    waf: edge.webAclName ? { webAclName: edge.webAclName } : undefined,
+});
+
 export const vpcId = network.vpcId;
 export const vpcCidr = network.vpcCidr;
 export const availabilityZones = network.availabilityZones;
@@ -104,3 +121,5 @@ export const serviceNames = pulumi.output(cluster.serviceNames);
 export const logGroupNames = pulumi.output(cluster.logGroupNames);
 export const ecsExecCommand = cluster.ecsExecCommand;
 export const migrationTaskDefinitionArn = cluster.migrationTaskDefinitionArn;
+export const alarmTopicArn = alarms.topicArn;
+export const dashboardName = alarms.dashboardName;

@@ -104,20 +104,6 @@ const GRID = 24;
 /** An alarm status widget shows at most 100 alarms. */
 const ALARM_WIDGET_MAX = 100;
 
-/**
- * Splits a list output whose length is known when the program runs (from config) into one output per element, so one
- * alarm can be declared per element. Fails the deployment if the list turns out to have another length.
- */
-export function elements(list: pulumi.Input<string[]>, count: number): pulumi.Output<string>[] {
-    const checked = pulumi.output(list).apply((items) => {
-        if (items.length !== count) {
-            throw new Error(`expected ${count} identifiers, got ${items.length}: ${items.join(", ")}`);
-        }
-        return items;
-    });
-    return Array.from({ length: count }, (_, i) => checked.apply((items) => items[i]));
-}
-
 function kebab(key: string): string {
     return key.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
 }

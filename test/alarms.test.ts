@@ -5,10 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { Alarms, AlarmsArgs, elements } from "../components/alarms";
+import { Alarms, AlarmsArgs } from "../components/alarms";
 import { AlarmThresholds } from "../config/ops";
 import { PROJECT } from "../config/reader";
-import { configErrorFor, loadSettingsFor, stackConfig } from "./harness";
+import { configErrorFor, loadSettingsFor, ProgramRun, stackConfig, stackRun } from "./harness";
 import { ACCOUNT_ID, RegisteredResource } from "./mocks";
 import { mocks, unhandled } from "./setup";
 
@@ -403,22 +403,6 @@ describe("alarms", () => {
         });
     });
 
-    describe("elements()", () => {
-        const value = <T>(o: pulumi.Output<T>) => (o as unknown as { promise(): Promise<T> }).promise();
-
-        it("splits a list output into one output per element", async () => {
-            const parts = elements(pulumi.output(["dify-t-db-1", "dify-t-db-2"]), 2);
-            expect(await Promise.all(parts.map(value))).to.deep.equal(["dify-t-db-1", "dify-t-db-2"]);
-        });
-
-        it("fails when the list is not as long as the config says (an alarm would watch nothing)", async () => {
-            const parts = elements(pulumi.output(["dify-t-db-1"]), 2);
-            let error: unknown;
-            await value(parts[0]).catch((e) => (error = e));
-            expect(String(error)).to.match(/expected 2 identifiers, got 1/);
-        });
-    });
-
     describe("component, optional parts off", () => {
         it("without a customer-managed key, encrypts the topic with a dedicated key whose policy lets CloudWatch use it", async () => {
             const resources = await construct(fullArgs({ kmsKeyArn: undefined }));
@@ -464,4 +448,122 @@ describe("alarms", () => {
             expect(body.widgets.filter((w: any) => w.type === "alarm")).to.have.length(0);
         });
     });
+    for (const stack of ["dev", "prd"] as const) {
+        describe(`the ${stack} program`, () => {
+            let run: ProgramRun;
+            let alarms: Record<string, any>[];
+            let topicArn: string;
+            const settings = () => loadSettingsFor(stack).settings;
+            before(async () => {
+                run = await stackRun(stack);
+                alarms = run.ofType(ALARM).map((a) => a.inputs);
+                topicArn = String(run.outputs.alarmTopicArn);
+            });
+            const on = (metric: string) => alarms.filter((a) => metricsOf(a).some((m) => m.metricName === metric));
+            const alarmTopics = () => run.ofType(TOPIC).filter((t) => t.inputs.name === `dify-${stack}-alarms`);
+
+            it("has one Alarms component, one alarm topic and one dashboard, exported", () => {
+                expect(run.ofType("dify-aws:ops:Alarms")).to.have.length(1);
+                expect(alarmTopics()).to.have.length(1);
+                expect(topicArn).to.equal(`arn:aws:sns:${REGION}:${ACCOUNT_ID}:dify-${stack}-alarms`);
+                expect(run.ofType(DASHBOARD)).to.have.length(1);
+                expect(run.outputs.dashboardName).to.equal(`dify-${stack}`);
+            });
+
+            it("every alarm notifies the topic, and only the topic", () => {
+                expect(alarms.length).to.be.greaterThan(30);
+                for (const a of alarms) {
+                    expectValidAlarm(a);
+                    expect(a.alarmActions, a.name).to.deep.equal([topicArn]);
+                    expect(a.okActions, a.name).to.deep.equal([topicArn]);
+                }
+            });
+
+            it("encrypts the topic with a customer-managed key CloudWatch may use (the stack key, or a dedicated one)", () => {
+                const topic = alarmTopics()[0];
+                const keyArn = topic.inputs.kmsMasterKeyId as string;
+                expect(keyArn).to.match(/^arn:aws:kms:/);
+                if (settings().common.customerManagedKey) {
+                    expect(keyArn).to.equal(run.outputs.kmsKeyArn);
+                    expect(run.ofType("aws:kms/alias:Alias").map((a) => a.inputs.name)).to.not.include(`alias/dify-${stack}-alarms`);
+                } else {
+                    expect(run.ofType("aws:kms/alias:Alias").map((a) => a.inputs.name)).to.include(`alias/dify-${stack}-alarms`);
+                }
+                // Whichever key it is, every key of the stack is an EncryptionKey whose policy lets CloudWatch use it.
+                const policies = run.ofType(KEY).map((k) => JSON.parse(k.inputs.policy));
+                expect(policies.every((p) => p.Statement.some((st: any) => st.Principal?.Service === "cloudwatch.amazonaws.com" && st.Action.includes("kms:Decrypt")))).to.equal(true);
+            });
+
+            it("watches the ALB and every target group it registered", () => {
+                const tgSuffixes = Object.values(run.outputs.targetGroupArns as Record<string, string>).map((arn) => arn.split(":").pop());
+                expect(tgSuffixes).to.have.length(run.ofType("aws:lb/targetGroup:TargetGroup").length);
+                for (const metric of ["TargetResponseTime", "UnHealthyHostCount", "HealthyHostCount"]) {
+                    expect(on(metric).map((a) => a.dimensions.TargetGroup).sort(), metric).to.deep.equal([...tgSuffixes].sort());
+                    expect(new Set(on(metric).map((a) => a.dimensions.LoadBalancer))).to.deep.equal(new Set([run.outputs.albArnSuffix]));
+                }
+                expect(on("HTTPCode_Target_5XX_Count")).to.have.length(1);
+            });
+
+            it("watches every ECS service of the cluster, beat separately", () => {
+                const services = run.outputs.serviceNames as Record<string, string>;
+                const registered = run.ofType("aws:ecs/service:Service").map((s) => s.inputs.name).sort();
+                expect(Object.values(services).sort()).to.deep.equal(registered);
+                const { beat, ...rest } = services;
+                expect(on("DesiredTaskCount").map((a) => metricsOf(a)[0].dimensions.ServiceName).sort()).to.deep.equal(Object.values(rest).sort());
+                const beatAlarms = alarms.filter((a) => a.dimensions?.ServiceName === beat && a.metricName === "RunningTaskCount");
+                expect(beatAlarms.map((a) => a.comparisonOperator).sort()).to.deep.equal(["GreaterThanThreshold", "LessThanThreshold"]);
+                for (const a of on("CPUUtilization").filter((a) => a.namespace === "AWS/ECS")) {
+                    expect(a.dimensions.ClusterName).to.equal(run.outputs.clusterName);
+                }
+                expect(on("MemoryUtilization").map((a) => a.dimensions.ServiceName).sort()).to.deep.equal(registered);
+            });
+
+            it("has Container Insights on, which the running-task alarms read", () => {
+                const cluster = run.one("aws:ecs/cluster:Cluster");
+                const insights = (cluster.inputs.settings as { name: string; value: string }[]).find((s) => s.name === "containerInsights");
+                expect(["enabled", "enhanced"]).to.include(insights?.value);
+            });
+
+            it("watches every Aurora instance, ACUs only when serverless, replica lag only with readers", () => {
+                const db = settings().data.database;
+                const instances = run.outputs.databaseInstanceIdentifiers as string[];
+                expect(instances).to.have.length(db.readerCount + 1);
+                expect(run.ofType("aws:rds/clusterInstance:ClusterInstance")).to.have.length(instances.length);
+                for (const metric of ["FreeableMemory", "DatabaseConnections"]) {
+                    expect(on(metric).map((a) => a.dimensions.DBInstanceIdentifier).sort(), metric).to.deep.equal([...instances].sort());
+                }
+                expect(on("ACUUtilization")).to.have.length(db.capacity.mode === "serverless" ? instances.length : 0);
+                const lag = on("AuroraReplicaLagMaximum");
+                expect(lag).to.have.length(db.readerCount > 0 ? 1 : 0);
+                for (const a of lag) {
+                    expect(a.dimensions.DBClusterIdentifier).to.equal(run.outputs.databaseClusterIdentifier);
+                }
+            });
+
+            it("watches every cache node", () => {
+                const members = run.outputs.cacheMemberClusterIds as string[];
+                expect(members).to.have.length(settings().data.cache.replicaCount + 1);
+                for (const metric of ["DatabaseMemoryUsagePercentage", "EngineCPUUtilization", "CurrConnections"]) {
+                    expect(on(metric).map((a) => a.dimensions.CacheClusterId).sort(), metric).to.deep.equal([...members].sort());
+                }
+            });
+
+            it("watches WAF exactly when the stack has a web ACL", () => {
+                const waf = on("BlockedRequests");
+                if (settings().edge.waf !== undefined) {
+                    expect(waf).to.have.length(1);
+                    expect(waf[0].dimensions).to.deep.equal({ WebACL: run.outputs.webAclName, Region: REGION, Rule: "ALL" });
+                } else {
+                    expect(waf).to.have.length(0);
+                    expect(run.ofType("aws:wafv2/webAcl:WebAcl")).to.have.length(0);
+                }
+            });
+
+            it("shows every alarm on the dashboard", () => {
+                const body = JSON.parse(run.one(DASHBOARD).inputs.dashboardBody);
+                const shown = body.widgets.filter((w: any) => w.type === "alarm").flatMap((w: any) => w.properties.alarms);
+                expect(shown.sort()).to.deep.equal(alarms.map((a) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT_ID}:alarm:${a.name}`).sort());
+            });
+        });
+    }
 });
