@@ -369,8 +369,11 @@ export class ManagedData extends pulumi.ComponentResource {
                 replicationGroupId,
                 description: `Dify ${p}: cache, Celery broker and plugin daemon state`,
                 engine: s.engine,
-                // major.minor: AWS applies patch releases, which do not change this value, so auto upgrades never diff.
+                // major.minor, and no automatic minor upgrades: an AWS minor-upgrade campaign (8.1 -> 8.2) would make the
+                // configured version read as a downgrade, which the provider turns into a REPLACEMENT of the group (every
+                // queued task lost). Minor upgrades are a config change instead; patches arrive as service updates.
                 engineVersion: s.engineVersion,
+                autoMinorVersionUpgrade: false,
                 nodeType: s.nodeType,
                 port: REDIS_PORT,
                 // Cluster mode disabled (one shard): Celery/kombu and the plugin daemon need SELECT of DBs 0-2.
@@ -387,7 +390,6 @@ export class ManagedData extends pulumi.ComponentResource {
                 transitEncryptionEnabled: true,
                 transitEncryptionMode: "required",
                 authToken: token.result,
-                autoMinorVersionUpgrade: true,
                 snapshotRetentionLimit: s.snapshotRetentionDays,
                 snapshotWindow: s.snapshotWindow,
                 maintenanceWindow: s.maintenanceWindow,

@@ -381,6 +381,9 @@ for (const stack of ["dev", "prd"] as const) {
                 const group = one(run, T.replicationGroup).inputs;
                 expect(group.engine).to.equal(cfg.data.cache.engine);
                 expect(group.engineVersion).to.equal(cfg.data.cache.engineVersion);
+                // The provider replaces a replication group whose configured version is below the running one, so
+                // AWS must not move the minor version on its own.
+                expect(group.autoMinorVersionUpgrade).to.equal(false);
                 expect(group.nodeType).to.equal(cfg.data.cache.nodeType);
                 expect(group.clusterMode ?? "disabled").to.equal("disabled");
                 expect(group.numNodeGroups).to.equal(undefined);
