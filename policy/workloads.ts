@@ -1,6 +1,7 @@
 /** ECS workloads: deployments that never drop capacity, and secrets kept out of task environments. */
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType } from "@pulumi/policy";
+import { isSecretLookingName, isUrlWithPassword } from "../config/secretNames";
 import { PackPolicy } from "./resources";
 
 export const ecsZeroDowntimeDeploys: PackPolicy = {
@@ -31,23 +32,12 @@ export const ecsZeroDowntimeDeploys: PackPolicy = {
     }),
 };
 
-/** Words that make an environment variable name a secret (compared with the name's `_`-separated words). */
-const SECRET_WORDS = new Set(["PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "KEY", "APIKEY", "CREDENTIAL", "CREDENTIALS"]);
-/**
- * A trailing word that makes the name a setting about a secret rather than the secret itself: Dify's
- * ACCESS_TOKEN_EXPIRE_MINUTES, REDIS_KEY_PREFIX, NGINX_SSL_CERT_KEY_FILENAME, WEAVIATE_AUTHENTICATION_APIKEY_ENABLED.
- */
-const SETTING_SUFFIXES = new Set(["MINUTES", "HOURS", "DAYS", "SECONDS", "EXPIRY", "EXPIRE", "ENABLED", "ENABLE", "LENGTH", "PREFIX", "FILENAME", "FILE", "PATH", "METHOD", "PROVIDER", "VERSION", "TYPE", "ID", "ARN", "NAME"]);
-/** A URL with a password in its user info, e.g. `redis://:pass@host` or `postgresql://user:pass@host`. */
-const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i;
-
 /** Why an environment variable looks like it holds a secret, or undefined. */
 export function secretLooking(name: string, value: unknown): string | undefined {
-    const words = name.toUpperCase().split(/[^A-Z0-9]+/).filter(Boolean);
-    if (words.some((w) => SECRET_WORDS.has(w)) && !SETTING_SUFFIXES.has(words[words.length - 1])) {
+    if (isSecretLookingName(name)) {
         return "its name marks it as a secret";
     }
-    if (typeof value === "string" && URL_WITH_PASSWORD.test(value)) {
+    if (isUrlWithPassword(value)) {
         return "its value is a URL with a password";
     }
     return undefined;
@@ -61,7 +51,7 @@ interface ContainerDefinition {
 export const noSecretsInEnvironment: PackPolicy = {
     name: "no-secrets-in-task-environment",
     description:
-        "No ECS task definition puts a secret in a container's plain environment: no variable named like a secret (PASSWORD, SECRET, TOKEN, KEY, CREDENTIALS, ...) and no URL with a password. The environment is readable by anyone who can describe the task definition.",
+        "No ECS task definition puts a secret in a container's plain environment: no variable named like a secret (PASSWORD, SECRET, TOKEN, KEY, CREDENTIALS, DSN, ...; config/secretNames.ts) and no URL with a password. The environment is readable by anyone who can describe the task definition.",
     remediationSteps:
         "Store the value in Secrets Manager and inject it through the container definition's secrets (valueFrom: the secret ARN, or <arn>:<json-key>::), with secretsmanager:GetSecretValue on the task execution role.",
     validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, reportViolation) => {

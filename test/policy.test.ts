@@ -493,6 +493,12 @@ describe("no-secrets-in-task-environment", () => {
         expect(await messages(noSecretsInEnvironment, task([{ name: "CELERY_BROKER_URL", value: "rediss://:hunter2@master.example:6379/1" }]))).to.have.length(1);
         expect(secretLooking("CELERY_BROKER_URL", "rediss://master.example:6379/1")).to.equal(undefined);
     });
+    it("tells Dify's secret variables from its settings about secrets (names from Dify's .env.example)", () => {
+        const secrets = ["SECRET_KEY", "DB_PASSWORD", "REDIS_PASSWORD", "CELERY_SENTINEL_PASSWORD", "PLUGIN_DAEMON_KEY", "PLUGIN_DIFY_INNER_API_KEY", "CODE_EXECUTION_API_KEY", "S3_SECRET_KEY", "S3_ACCESS_KEY", "MILVUS_TOKEN", "NOTION_CLIENT_SECRET", "RESEND_API_KEY", "SENTRY_DSN", "TIDB_PRIVATE_KEY"];
+        const settings = ["ACCESS_TOKEN_EXPIRE_MINUTES", "REFRESH_TOKEN_EXPIRE_DAYS", "RESET_PASSWORD_TOKEN_EXPIRY_MINUTES", "CODE_GENERATION_MAX_TOKENS", "PLUGIN_BASED_TOKEN_COUNTING_ENABLED", "REDIS_KEY_PREFIX", "NGINX_SSL_CERT_KEY_FILENAME", "WEAVIATE_AUTHENTICATION_APIKEY_ENABLED", "ALIYUN_SLS_ACCESS_KEY_ID", "SSRF_PROXY_ALLOW_PRIVATE_IPS", "OPENAPI_RATE_LIMIT_PER_TOKEN", "DB_USERNAME"];
+        expect(secrets.filter((n) => secretLooking(n, "x") === undefined)).to.deep.equal([]);
+        expect(settings.filter((n) => secretLooking(n, "x") !== undefined)).to.deep.equal([]);
+    });
     it("fails container definitions that are not JSON", async () => {
         expect(await messages(noSecretsInEnvironment, resourceArgs(aws.ecs.TaskDefinition, { family: "x", containerDefinitions: "[{" }))).to.have.length(1);
     });
