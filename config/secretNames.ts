@@ -40,7 +40,9 @@ const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i;
 /** True when the name says the variable holds a secret (PASSWORD, SECRET, TOKEN, KEY, CREDENTIALS, DSN, ...). */
 export function isSecretLookingName(name: string): boolean {
     const words = name.toUpperCase().split(/[^A-Z0-9]+/).filter(Boolean);
-    return words.some((w) => SECRET_WORDS.has(w)) && !SETTING_SUFFIXES.has(words[words.length - 1]);
+    // "PER TOKEN" is a unit (OPENAPI_RATE_LIMIT_PER_TOKEN), not a token.
+    const secretWord = words.some((w, i) => SECRET_WORDS.has(w) && words[i - 1] !== "PER");
+    return secretWord && !SETTING_SUFFIXES.has(words[words.length - 1]);
 }
 
 /** True when a value is a URL carrying a password (a broker or database URL with credentials). */
