@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigReader, PROJECT } from "./reader";
+import { isSecretLookingName, isUrlWithPassword } from "./secretNames";
 
 /** The Dify roles that run as their own ECS service. */
 export const DIFY_ROLES = ["web", "api", "worker", "beat", "pluginDaemon", "sandbox", "ssrfProxy"] as const;
@@ -139,8 +140,6 @@ export const RESERVED_ENV_NAMES = [
     "SQUID_CONF",
 ];
 
-/** Names that look like they carry a secret; such a value must arrive through `secrets`, never `environment`. */
-export const SECRET_LOOKING_NAME = /(PASSWORD|SECRET|TOKEN|(^|_)KEY$|API_KEY|PRIVATE|CREDENTIAL|BROKER_URL|DSN)/;
 
 const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const TAG_ALLOWED = "a pinned image tag (letters, digits, _ . -; up to 128 characters), never `latest`: a moving tag redeploys whatever was pushed last";
@@ -303,8 +302,11 @@ function loadExtras(r: ConfigReader): Pick<ClusterSettings, "extraEnvironment" |
     const extraEnvironment: ClusterSettings["extraEnvironment"] = {};
     for (const item of r.stringList("extraEnvironment")) {
         const { target, name, value } = parseRoleAssignment(r, "extraEnvironment", item);
-        if (SECRET_LOOKING_NAME.test(name)) {
+        if (isSecretLookingName(name)) {
             r.fail("extraEnvironment", item, "a name that does not look secret; put secrets in extraSecrets (role:NAME=<secret ARN>) so they never sit in the task definition");
+        }
+        if (isUrlWithPassword(value)) {
+            r.fail("extraEnvironment", `${target}:${name}=(a URL with a password, not shown)`, "a value without credentials; put it in Secrets Manager and use extraSecrets");
         }
         const env = (extraEnvironment[target] ??= {});
         if (name in env) {

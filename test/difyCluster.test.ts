@@ -284,6 +284,8 @@ for (const stack of STACKS) {
                 const { c } = taskDef(run, family);
                 for (const { name, value } of c.environment) {
                     expect(name, `${family} environment ${name}`).to.not.match(SECRETISH);
+                    // No URL with credentials in its user info (a broker or database URL).
+                    expect(value, `${family} ${name}`).to.not.match(/:\/\/[^/@\s]*:[^/@\s]+@/);
                     for (const s of secretValues) {
                         expect(value.includes(s), `${family} ${name} carries a secret value`).to.equal(false);
                     }

@@ -126,6 +126,9 @@ describe("DifyCluster config: roles, Bedrock, SMTP and extras", () => {
         // Overriding MIGRATION_ENABLED on a service would let it race the migration gate.
         expectError({ extraEnvironment: ["api:MIGRATION_ENABLED=true"] }, "extraEnvironment", /reserved/);
         expectError({ extraEnvironment: ["api:OPENAI_API_KEY=sk-live"] }, "extraEnvironment", /extraSecrets/);
+        const leak = configErrorFor("dev", { extraEnvironment: ["worker:EVENT_BUS_REDIS_URL=rediss://:hunter2@cache:6379/0"] });
+        expect(leak).to.include("dify-aws:extraEnvironment").and.match(/without credentials/);
+        expect(leak).to.not.include("hunter2");
         expectError({ extraEnvironment: ["api:LOG_LEVEL=DEBUG", "api:LOG_LEVEL=INFO"] }, "extraEnvironment", /at most once/);
         expectError({ extraSecrets: ["api:OPENAI_API_KEY=sk-live"] }, "extraSecrets", /Secrets Manager secret ARN .* or an SSM parameter ARN/);
         expectError({ extraSecrets: ["worker:SECRET_KEY=arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:x-AbCdEf"] }, "extraSecrets", /reserved/);
