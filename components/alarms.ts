@@ -59,7 +59,11 @@ export interface AlarmsArgs {
     database?: AlarmedDatabase;
     /** Omitted: no cache alarms. */
     cache?: AlarmedCache;
-    /** The regional WAF web ACL in front of the ALB (its name, the `WebACL` dimension). Omitted: WAF is off. */
+    /**
+     * The regional WAF web ACL in front of the ALB: its name (the `WebACL` dimension; the ACL's metric name must equal
+     * it). The `Region` dimension is the stack's region, where a web ACL attached to the stack's ALB necessarily lives.
+     * Omitted: WAF is off.
+     */
     waf?: { webAclName: pulumi.Input<string> };
 }
 
@@ -116,8 +120,6 @@ function kebab(key: string): string {
 export class Alarms extends pulumi.ComponentResource {
     public readonly topicArn: pulumi.Output<string>;
     public readonly dashboardName: pulumi.Output<string>;
-    /** Physical names of every alarm. */
-    public readonly alarmNames: pulumi.Output<string>[];
 
     private readonly prefix: string;
     private readonly alarmActions: pulumi.Output<string>[];
@@ -216,7 +218,6 @@ export class Alarms extends pulumi.ComponentResource {
 
         this.topicArn = topic.arn;
         this.dashboardName = dashboard.dashboardName;
-        this.alarmNames = this.alarms.map((a) => a.name);
         this.registerOutputs({ topicArn: this.topicArn, dashboardName: this.dashboardName });
     }
 
