@@ -310,7 +310,7 @@ export class EdgeAlb extends pulumi.ComponentResource {
                 forceDestroy: !args.deletionProtection,
                 tags: { Name: `${args.namePrefix}-alb-logs` },
             },
-            opts,
+            { ...opts, protect: args.deletionProtection },
         );
         const ownership = new aws.s3.BucketOwnershipControls(`${name}-access-logs`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
         const publicBlock = new aws.s3.BucketPublicAccessBlock(
