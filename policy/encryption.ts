@@ -88,7 +88,7 @@ export const albHttpsListeners: PackPolicy = {
     ),
 };
 
-/** True when every default action of a listener (props as inputs or outputs) redirects to HTTPS. */
+/** True when every one of a listener's default actions redirects to HTTPS. */
 function redirectsToHttps(actions: { type?: string; redirect?: { protocol?: string } }[] | undefined): boolean {
     return (actions ?? []).length > 0 && (actions ?? []).every((a) => a.type === "redirect" && a.redirect?.protocol === "HTTPS");
 }
@@ -100,9 +100,7 @@ export const albHttpListenerRules: PackPolicy = {
     remediationSteps: "Attach forwarding rules (path routing) to the HTTPS listener, never to the port-80 redirect listener.",
     validateStack: (args, reportViolation) => {
         const listeners = args.resources.filter((r) => r.isType(aws.lb.Listener) || r.isType(aws.alb.Listener));
-        const redirecting = listeners.filter((l) => {
-            return known(() => l.props.protocol ?? "HTTP") === "HTTP" && known(() => redirectsToHttps(l.props.defaultActions)) === true;
-        });
+        const redirecting = listeners.filter((l) => known(() => l.props.protocol ?? "HTTP") === "HTTP" && known(() => redirectsToHttps(l.props.defaultActions)) === true);
         for (const rule of args.resources.filter((r) => r.isType(aws.lb.ListenerRule) || r.isType(aws.alb.ListenerRule))) {
             const on = referencedBy(rule, "listenerArn", redirecting, ["arn", "id"]);
             if (on === UNKNOWN || on.length === 0) {
