@@ -178,8 +178,10 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
         return {
             vpcId: pulumi.output(settings.vpcId),
             vpcCidr: aws.ec2.getVpcOutput({ id: settings.vpcId }, { parent: this }).cidrBlock,
+            // The zones of the data subnets: ManagedData spreads the Aurora instances over them, and an instance placed
+            // in a zone without a subnet of its subnet group fails to create.
             availabilityZones: pulumi.all(
-                settings.privateSubnetIds.map((id) => aws.ec2.getSubnetOutput({ id }, { parent: this }).availabilityZone),
+                settings.dataSubnetIds.map((id) => aws.ec2.getSubnetOutput({ id }, { parent: this }).availabilityZone),
             ),
             publicSubnetIds: pulumi.output(settings.publicSubnetIds),
             privateSubnetIds: pulumi.output(settings.privateSubnetIds),

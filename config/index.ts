@@ -37,10 +37,10 @@ export interface StackSettings {
 }
 
 // Longest prefix for which the longest derived name (`<prefix>-<role>-<6 random>` target groups, 32 max) still fits.
-const STACK_NAME = { regex: /^[a-z][a-z0-9-]{0,10}[a-z0-9]$|^[a-z]$/, allowed: "" };
+const STACK_NAME = /^[a-z]([a-z0-9-]{0,10}[a-z0-9])?$/;
 
 function loadCommonSettings(r: ConfigReader, stack: string): CommonSettings {
-    if (!STACK_NAME.regex.test(stack)) {
+    if (!STACK_NAME.test(stack)) {
         r.fail("(stack name)", stack, "a stack name of 1-12 lower-case letters, digits and hyphens, starting with a letter (it prefixes AWS names limited to 32 characters)");
     }
     const logRetentionDays = r.integer("logRetentionDays", { min: 1, max: 3653 });

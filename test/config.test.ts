@@ -71,6 +71,12 @@ describe("config: the loader", () => {
         expectConfigError(message, "natGateway", '"single"', /not declared in Pulumi\.yaml.*did you mean dify-aws:natGateways\?/);
     });
 
+    it("rejects a stack name that would push derived names past AWS's 32-character limits", async () => {
+        const { error, registered } = await runProgramExpectingError("production-eu1", {});
+        expect(error.message).to.include('"production-eu1"').and.to.match(/1-12 lower-case letters/);
+        expect(registered).to.equal(0);
+    });
+
     it("fails before any resource is declared", async () => {
         const { error, registered } = await runProgramExpectingError("prd", { vpcCidr: "10.40.0.0/33" });
         expect(error.name).to.equal("ConfigError");

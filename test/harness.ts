@@ -163,7 +163,7 @@ export async function runProgram(stack: Stack | string, overrides: Record<string
 }
 
 /** Runs the program expecting it to fail; returns the error and how many resources were registered before it. */
-export async function runProgramExpectingError(stack: Stack, overrides: Record<string, unknown>): Promise<{ error: Error; registered: number }> {
+export async function runProgramExpectingError(stack: Stack | string, overrides: Record<string, unknown>): Promise<{ error: Error; registered: number }> {
     try {
         await runProgram(stack, overrides);
     } catch (error) {

@@ -169,9 +169,11 @@ describe("VpcWithEndpoints: existing VPC", () => {
         expect(run.ofType("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")).to.have.length(0);
     });
 
-    it("reports the zones of the adopted private subnets", () => {
+    it("reports the zones of the adopted data subnets, where the database instances go", () => {
         const zones = run.outputs.availabilityZones as string[];
-        expect(zones).to.have.length(ids.existingPrivateSubnetIds.length);
+        const looked = run.invokes.filter((i) => i.token === "aws:ec2/getSubnet:getSubnet").map((i) => i.inputs.id);
+        expect(looked).to.have.members(ids.existingDataSubnetIds);
+        expect(zones).to.have.length(ids.existingDataSubnetIds.length);
         for (const z of zones) {
             expect(z).to.match(/^ap-northeast-1[a-d]$/);
         }

@@ -27,8 +27,13 @@ describe("the whole program", () => {
 
             it("registers the stack's components and their resources", () => {
                 const components = run.resources.filter((r) => !r.custom).map((r) => r.type);
-                expect(components).to.include("dify-aws:network:VpcWithEndpoints");
-                expect(run.resources.filter((r) => r.custom).length).to.be.greaterThan(10);
+                for (const type of ["dify-aws:network:VpcWithEndpoints", "dify-aws:data:ManagedData", "dify-aws:edge:EdgeAlb", "dify-aws:app:DifyCluster", "dify-aws:ops:Alarms"]) {
+                    expect(components, type).to.include(type);
+                }
+                const stackKeys = run.resources.filter((r) => r.type === "dify-aws:security:EncryptionKey" && r.parent === "");
+                expect(stackKeys.length, "the stack key exists exactly when configured").to.equal(stack === "prd" ? 1 : 0);
+                // Every AWS resource is some component's child; none is left at the stack's root.
+                expect(run.resources.filter((r) => r.custom && r.parent === "")).to.deep.equal([]);
             });
 
             it("declares nothing at the top level but this project's components (index.ts holds no resource logic)", () => {
