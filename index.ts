@@ -23,6 +23,7 @@ const logs = { retentionInDays: common.logRetentionDays, kmsKeyArn: key?.keyArn 
 const network = new VpcWithEndpoints("network", {
     vpc: settings.network.vpc,
     interfaceEndpoints: settings.network.interfaceEndpoints,
+    createEndpoints: settings.network.createEndpoints,
     flowLogTrafficType: settings.network.flowLogTrafficType,
     logs,
     namePrefix: common.prefix,

@@ -13,6 +13,11 @@ export interface VpcWithEndpointsArgs {
     vpc: NewVpcSettings | ExistingVpcSettings;
     /** Interface endpoint service names (`ecr.api`, `logs`, ...) placed in the private subnets with private DNS. */
     interfaceEndpoints: string[];
+    /**
+     * Create the S3 gateway endpoint and the interface endpoints (default true). false only for an adopted VPC that
+     * already has them.
+     */
+    createEndpoints?: boolean;
     /** Which traffic the VPC flow log records: ALL (default), ACCEPT or REJECT. */
     flowLogTrafficType?: "ALL" | "ACCEPT" | "REJECT";
     /** Retention (days) and optional KMS key of the flow-log group. */
@@ -48,8 +53,8 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
     public readonly publicSubnetIds: pulumi.Output<string[]>;
     public readonly privateSubnetIds: pulumi.Output<string[]>;
     public readonly dataSubnetIds: pulumi.Output<string[]>;
-    /** The security group of the interface endpoints (443 from the VPC CIDR only). */
-    public readonly endpointSecurityGroupId: pulumi.Output<string>;
+    /** The security group of the interface endpoints (443 from the VPC CIDR only); undefined when endpoints are not created. */
+    public readonly endpointSecurityGroupId: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: VpcWithEndpointsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dify-aws:network:VpcWithEndpoints", name, {}, opts);
@@ -63,6 +68,29 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
         this.privateSubnetIds = net.privateSubnetIds;
         this.dataSubnetIds = net.dataSubnetIds;
 
+        if (args.createEndpoints === false) {
+            // An adopted VPC that already has these endpoints: a second endpoint with private DNS for the same service
+            // is rejected by AWS (conflicting DNS domain), and a second S3 route on the same route table too.
+            this.endpointSecurityGroupId = undefined;
+        } else {
+            this.endpointSecurityGroupId = this.createEndpoints(name, args, ctx.region);
+        }
+
+        this.createFlowLog(name, args, ctx.accountId, ctx.partition);
+
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            vpcCidr: this.vpcCidr,
+            availabilityZones: this.availabilityZones,
+            publicSubnetIds: this.publicSubnetIds,
+            privateSubnetIds: this.privateSubnetIds,
+            dataSubnetIds: this.dataSubnetIds,
+            endpointSecurityGroupId: this.endpointSecurityGroupId,
+        });
+    }
+
+    /** The S3 gateway endpoint and the interface endpoints, behind a group that admits 443 from the VPC only. */
+    private createEndpoints(name: string, args: VpcWithEndpointsArgs, region: pulumi.Output<string>): pulumi.Output<string> {
         const endpointSg = new aws.ec2.SecurityGroup(
             `${name}-endpoints`,
             {
@@ -84,26 +112,14 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.endpointSecurityGroupId = endpointSg.id;
 
         // The gateway endpoint is free and keeps image layers (ECR stores them in S3) and Dify's files off the NAT.
-        const routeTableIds = aws.ec2.getRouteTablesOutput(
-            {
-                vpcId: this.vpcId,
-                filters: [
-                    {
-                        name: "association.subnet-id",
-                        values: pulumi.all([this.privateSubnetIds, this.dataSubnetIds]).apply(([priv, data]) => [...priv, ...data]),
-                    },
-                ],
-            },
-            { parent: this },
-        ).ids;
+        const routeTableIds = this.routeTablesOf(args);
         new aws.ec2.VpcEndpoint(
             `${name}-s3`,
             {
                 vpcId: this.vpcId,
-                serviceName: pulumi.interpolate`com.amazonaws.${ctx.region}.s3`,
+                serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
                 vpcEndpointType: "Gateway",
                 routeTableIds,
                 tags: { Name: `${args.namePrefix}-s3` },
@@ -115,7 +131,7 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
                 `${name}-${service.replace(/\./g, "-")}`,
                 {
                     vpcId: this.vpcId,
-                    serviceName: pulumi.interpolate`com.amazonaws.${ctx.region}.${service}`,
+                    serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,
                     vpcEndpointType: "Interface",
                     privateDnsEnabled: true,
                     subnetIds: this.privateSubnetIds,
@@ -125,17 +141,37 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
+        return endpointSg.id;
+    }
 
-        this.createFlowLog(name, args, ctx.accountId, ctx.partition);
-
-        this.registerOutputs({
-            vpcId: this.vpcId,
-            vpcCidr: this.vpcCidr,
-            availabilityZones: this.availabilityZones,
-            publicSubnetIds: this.publicSubnetIds,
-            privateSubnetIds: this.privateSubnetIds,
-            dataSubnetIds: this.dataSubnetIds,
-            endpointSecurityGroupId: this.endpointSecurityGroupId,
+    /**
+     * The route tables of the private and data subnets. awsx associates every subnet it creates explicitly; a subnet
+     * of an adopted VPC may instead use the VPC's main route table implicitly, which a lookup by subnet association
+     * does not return, so each adopted subnet falls back to the main table.
+     */
+    private routeTablesOf(args: VpcWithEndpointsArgs): pulumi.Output<string[]> {
+        const opts = { parent: this };
+        if (args.vpc.mode === "new") {
+            return aws.ec2.getRouteTablesOutput(
+                {
+                    vpcId: this.vpcId,
+                    filters: [
+                        {
+                            name: "association.subnet-id",
+                            values: pulumi.all([this.privateSubnetIds, this.dataSubnetIds]).apply(([priv, data]) => [...priv, ...data]),
+                        },
+                    ],
+                },
+                opts,
+            ).ids;
+        }
+        const main = aws.ec2.getRouteTablesOutput({ vpcId: this.vpcId, filters: [{ name: "association.main", values: ["true"] }] }, opts).ids;
+        const perSubnet = [...args.vpc.privateSubnetIds, ...args.vpc.dataSubnetIds].map(
+            (id) => aws.ec2.getRouteTablesOutput({ vpcId: this.vpcId, filters: [{ name: "association.subnet-id", values: [id] }] }, opts).ids,
+        );
+        return pulumi.all([main, ...perSubnet]).apply(([mainIds, ...explicit]) => {
+            const ids = explicit.flatMap((found) => (found.length > 0 ? found : mainIds));
+            return [...new Set(ids)];
         });
     }
 

@@ -28,6 +28,8 @@ export interface NetworkSettings {
     vpc: NewVpcSettings | ExistingVpcSettings;
     /** Interface endpoint service short names (`ecr.api`, `logs`, ...), created in the private subnets. */
     interfaceEndpoints: string[];
+    /** Create the S3 gateway and interface endpoints (false only for an adopted VPC that already has them). */
+    createEndpoints: boolean;
     /** What the VPC flow log records. */
     flowLogTrafficType: "ALL" | "ACCEPT" | "REJECT";
 }
@@ -48,8 +50,12 @@ export function loadNetworkSettings(r: ConfigReader): NetworkSettings {
         r.fail("interfaceEndpoints", interfaceEndpoints, `a list that includes ${REQUIRED_ENDPOINTS.join(", ")} (missing ${missing.join(", ")})`);
     }
     const flowLogTrafficType = r.oneOf("flowLogTrafficType", ["ALL", "ACCEPT", "REJECT"] as const);
+    const createEndpoints = r.boolean("createVpcEndpoints");
+    if (!createEndpoints && mode === "new") {
+        r.fail("createVpcEndpoints", createEndpoints, `true when vpcMode is "new": false is only for an adopted VPC that already has the endpoints`);
+    }
     const vpc = mode === "new" ? loadNewVpc(r) : loadExistingVpc(r);
-    return { vpc, interfaceEndpoints, flowLogTrafficType };
+    return { vpc, interfaceEndpoints, createEndpoints, flowLogTrafficType };
 }
 
 function loadNewVpc(r: ConfigReader): NewVpcSettings {

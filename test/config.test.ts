@@ -122,6 +122,13 @@ describe("config: network errors", () => {
         },
         { title: "s3 as an interface endpoint", overrides: { interfaceEndpoints: ["s3"] }, key: "interfaceEndpoints", value: '"s3"', allowed: /gateway endpoint/ },
         { title: "an unknown flow-log traffic type", overrides: { flowLogTrafficType: "SOME" }, key: "flowLogTrafficType", value: '"SOME"', allowed: /"ALL", "ACCEPT", "REJECT"/ },
+        {
+            title: "skipping the endpoints of a VPC this program creates",
+            overrides: { createVpcEndpoints: false },
+            key: "createVpcEndpoints",
+            value: "false",
+            allowed: /only for an adopted VPC/,
+        },
         { title: "a retention CloudWatch rejects", overrides: { logRetentionDays: 10 }, key: "logRetentionDays", value: "10", allowed: /7, 14, 30/ },
         { title: "a non-boolean flag", overrides: { deletionProtection: "yes" }, key: "deletionProtection", value: '"yes"', allowed: /true or false/ },
     ];

@@ -263,7 +263,13 @@ function invokeResult(token: string, inputs: Record<string, any>): Record<string
         case "aws:iam/getPolicyDocument:getPolicyDocument":
             return policyDocument(inputs);
         case "aws:ec2/getRouteTables:getRouteTables": {
-            const subnets: string[] = inputs.filters?.[0]?.values ?? [];
+            const filter = inputs.filters?.[0] ?? {};
+            if (filter.name === "association.main") {
+                return { ids: [`rtb-main${shortHash(inputs.vpcId)}`], id: inputs.vpcId };
+            }
+            // Adopted subnets whose id ends in "f" stand for subnets left on the VPC's main route table: no explicit
+            // association, so a lookup by subnet association finds nothing for them (as in AWS).
+            const subnets: string[] = (filter.values ?? []).filter((s: string) => !s.endsWith("f"));
             return { ids: subnets.map((s) => `rtb-${shortHash(s)}`), id: inputs.vpcId };
         }
         case "aws:ec2/getVpc:getVpc":

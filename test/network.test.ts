@@ -135,7 +135,8 @@ describe("VpcWithEndpoints: existing VPC", () => {
         existingVpcId: "vpc-0123456789abcdef0",
         existingPublicSubnetIds: ["subnet-0000000000000000a", "subnet-0000000000000000b"],
         existingPrivateSubnetIds: ["subnet-0000000000000001a", "subnet-0000000000000001b"],
-        existingDataSubnetIds: ["subnet-0000000000000002a", "subnet-0000000000000002b"],
+        // The second data subnet is left on the VPC's main route table (the mocks give it no explicit association).
+        existingDataSubnetIds: ["subnet-0000000000000002a", "subnet-0000000000000002f"],
     };
     let run: ProgramRun;
     before(async () => {
@@ -163,6 +164,25 @@ describe("VpcWithEndpoints: existing VPC", () => {
         }
         expect(run.ofType(ENDPOINT).length).to.be.greaterThan(REQUIRED_ENDPOINTS.length);
         expect(run.one("aws:ec2/flowLog:FlowLog").inputs.vpcId).to.equal(ids.existingVpcId);
+    });
+
+    it("puts the S3 gateway endpoint on the main route table for subnets that use it implicitly", () => {
+        const s3 = run.ofType(ENDPOINT).find((e) => e.inputs.vpcEndpointType === "Gateway")!;
+        const routeTables: string[] = s3.inputs.routeTableIds;
+        const main = run.invokes.filter((i) => i.token === "aws:ec2/getRouteTables:getRouteTables" && i.inputs.filters[0].name === "association.main");
+        expect(main).to.have.length(1);
+        expect(routeTables.filter((id) => id.startsWith("rtb-main"))).to.have.length(1);
+        // Three subnets have their own tables; the fourth adds the main one: four tables, none twice.
+        expect(routeTables).to.have.length(4);
+        expect(new Set(routeTables).size).to.equal(routeTables.length);
+    });
+
+    it("creates no endpoints in an adopted VPC that already has them, when told so", async () => {
+        const without = await runProgram("prd", { vpcMode: "existing", ...ids, createVpcEndpoints: false });
+        expect(without.ofType(ENDPOINT)).to.have.length(0);
+        expect(without.ofType("aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name === "network-endpoints")).to.have.length(0);
+        expect(without.outputs.endpointSecurityGroupId).to.equal(undefined);
+        expect(without.one("aws:ec2/flowLog:FlowLog").inputs.vpcId).to.equal(ids.existingVpcId);
     });
 
     it("leaves the adopted VPC's default security group alone (other workloads may use it)", () => {
