@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ClusterSettings, DifyRole, EnvTarget, ScaledRole, SCALED_ROLES } from "../config/cluster";
+import { ClusterSettings, DifyRole, ecrRegistry, EnvTarget, ScaledRole, SCALED_ROLES } from "../config/cluster";
 import { awsContext, AwsContext } from "./awsContext";
 import { CacheConnection, DatabaseConnection, EdgeAttachment, FileBucket, SecretRef } from "./contracts";
 import {
@@ -63,6 +63,8 @@ const SERVER_ROLES = { api: INTERNAL.api, pluginDaemon: INTERNAL.pluginDaemon, s
 
 /** Roles that talk to Aurora and ElastiCache (beat reads schedules from the database and enqueues to Redis). */
 const DATA_ROLES: DifyRole[] = ["api", "worker", "beat", "pluginDaemon"];
+/** Roles whose new tasks wait for the migration of their Dify image (web ships with the same tag as the api). */
+const GATED_ROLES: DifyRole[] = ["web", "api", "worker", "beat"];
 /** Roles whose task role may use the bucket. */
 const S3_ROLES: DifyRole[] = ["api", "worker", "pluginDaemon"];
 
@@ -143,7 +145,7 @@ interface SgRef {
 /**
  * Dify on ECS Fargate: one cluster (Container Insights, ECS Exec with audit logs, FARGATE and FARGATE_SPOT), one
  * service per role reaching the others by Service Connect name, the inner keys in Secrets Manager, least-privilege
- * roles and security groups, autoscaling, and a migration gate the api, worker and beat services wait for.
+ * roles and security groups, autoscaling, and a migration gate the web, api, worker and beat services wait for.
  */
 export class DifyCluster extends pulumi.ComponentResource {
     public readonly clusterName: pulumi.Output<string>;
@@ -354,8 +356,10 @@ export class DifyCluster extends pulumi.ComponentResource {
         // --- services ---------------------------------------------------------------------------------------------
         const services = {} as Record<DifyRole, aws.ecs.Service>;
         for (const role of Object.keys(KEBAB) as DifyRole[]) {
-            // No new api, worker or beat task may start before this image's migration succeeded.
-            const gated = role === "api" || role === "worker" || role === "beat";
+            // No new task of the Dify version may start before its migration succeeded: api, worker and beat run the
+            // new schema's code, and web (same Dify tag) must not roll to a UI whose api stays on the old version when
+            // the migration fails. The plugin daemon, sandbox and proxy are versioned apart and never touch the schema.
+            const gated = GATED_ROLES.includes(role);
             services[role] = this.service(role, {
                 prefix,
                 args,
@@ -495,7 +499,17 @@ export class DifyCluster extends pulumi.ComponentResource {
         // Outbound to the internet: image pulls, Secrets Manager and CloudWatch (through the endpoints or NAT), model
         // providers and the plugin marketplace (daemon), and for the proxy whatever users' workflows call on 80/443.
         const internet = {} as Record<DifyRole, pulumi.Resource[]>;
+        const ecr = ecrRegistry(args.settings.images.registryPrefix);
         for (const role of Object.keys(KEBAB) as DifyRole[]) {
+            if (role === "sandbox" && ecr) {
+                internet[role] = this.sandboxEndpointEgress(args.vpcCidr, sgs[role].id);
+                all.push(...internet[role]);
+                continue;
+            }
+            // The sandbox runs users' code. Its HTTP clients go through the SSRF proxy, but code can open a socket
+            // itself, and this rule (needed because Fargate pulls Docker Hub images through the task's ENI) lets it
+            // reach any address on 443, the VPC and peered networks included. Pulling from an ECR registry in the
+            // stack's region (imageRegistryPrefix: a pull-through cache) removes this rule; see sandboxEndpointEgress.
             const ports = role === "ssrfProxy" ? [80, 443] : [443];
             internet[role] = ports.map(
                 (port) =>
@@ -520,6 +534,26 @@ export class DifyCluster extends pulumi.ComponentResource {
         return { all, dataPaths, internet };
     }
 
+    /**
+     * The sandbox's only egress besides the SSRF proxy when images come from ECR: 443 to the VPC (the interface
+     * endpoints: ecr.api and ecr.dkr for the pull, secretsmanager for its API key, logs) and to the S3 gateway
+     * endpoint's prefix list, where ECR serves image layers from. User code cannot reach the internet on 443 directly;
+     * it can reach in-VPC listeners on 443, which is why every endpoint and load balancer must keep its own policy.
+     */
+    private sandboxEndpointEgress(vpcCidr: pulumi.Input<string>, securityGroupId: pulumi.Input<string>): pulumi.Resource[] {
+        const s3 = aws.ec2.getPrefixListOutput({ name: pulumi.interpolate`com.amazonaws.${this.ctx.region}.s3` }, { parent: this });
+        const rule = (key: string, target: { cidrIpv4: pulumi.Input<string> } | { prefixListId: pulumi.Input<string> }, description: string) =>
+            new aws.vpc.SecurityGroupEgressRule(
+                `${this.name}-sandbox-to-${key}-443`,
+                { securityGroupId, ipProtocol: "tcp", fromPort: 443, toPort: 443, description, ...target },
+                { parent: this },
+            );
+        return [
+            rule("vpc-endpoints", { cidrIpv4: vpcCidr }, "Dify sandbox to the VPC interface endpoints on 443: ECR, Secrets Manager, CloudWatch Logs"),
+            rule("s3-endpoint", { prefixListId: s3.id }, "Dify sandbox to S3 through the gateway endpoint on 443: ECR image layers"),
+        ];
+    }
+
     /** Pulls images, writes logs, and reads exactly this stack's secrets (and decrypts them with the stack key). */
     private executionRole(
         prefix: string,
@@ -528,25 +562,38 @@ export class DifyCluster extends pulumi.ComponentResource {
         ssmParameterArns: string[],
         logGroups: aws.cloudwatch.LogGroup[],
     ): { role: aws.iam.Role; policy: aws.iam.RolePolicy } {
-        const { partition, region, accountId } = this.ctx;
+        const { partition, region } = this.ctx;
         const role = new aws.iam.Role(
             `${this.name}-execution`,
             { description: `ECS task execution role of ${prefix}'s Dify tasks`, assumeRolePolicy: this.ecsTasksTrust() },
             { parent: this },
         );
-        const pullThrough = ecrPullThroughPrefix(args.settings.images.registryPrefix);
-        const pullThroughRepos = pullThrough
-            ? pulumi.interpolate`arn:${partition}:ecr:${pullThrough.region}:${pullThrough.account}:repository/${pullThrough.path}/*`
-            : undefined;
-        const statements: Statement[] = [
-            // GetAuthorizationToken has no resource-level permissions.
-            { Sid: "EcrAuthorization", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-            {
-                Sid: "EcrPull",
-                Effect: "Allow",
-                Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-                Resource: [pulumi.interpolate`arn:${partition}:ecr:${region}:${accountId}:repository/*`, ...(pullThroughRepos ? [pullThroughRepos] : [])],
-            },
+        const statements: Statement[] = [];
+        // ECR only when the images come from an ECR registry; from Docker Hub or another mirror the role needs none.
+        const ecr = ecrRegistry(args.settings.images.registryPrefix);
+        if (ecr) {
+            const repositoryArn = (repo: string) => pulumi.interpolate`arn:${partition}:ecr:${ecr.region}:${ecr.account}:repository/${repo}`;
+            // Under a path (a pull-through cache's prefix), every repository below it; at the registry root, exactly
+            // the repositories of the images (repository = image reference without registry, tag or digest).
+            const repos = ecr.path
+                ? [repositoryArn(`${ecr.path}/*`)]
+                : [...new Set(Object.values(this.images).map((image) => ecrRepositoryName(image, ecr.host)))].sort().map(repositoryArn);
+            statements.push(
+                // GetAuthorizationToken has no resource-level permissions.
+                { Sid: "EcrAuthorization", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+                {
+                    Sid: "EcrPull",
+                    Effect: "Allow",
+                    Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                    Resource: repos,
+                },
+            );
+            if (ecr.path) {
+                // An ECR pull-through cache creates the repository and imports the image on the first pull.
+                statements.push({ Sid: "EcrPullThroughCacheImport", Effect: "Allow", Action: ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"], Resource: repos });
+            }
+        }
+        statements.push(
             {
                 Sid: "WriteTaskLogs",
                 Effect: "Allow",
@@ -554,11 +601,7 @@ export class DifyCluster extends pulumi.ComponentResource {
                 Resource: logGroups.map((lg) => pulumi.interpolate`${lg.arn}:*`),
             },
             { Sid: "ReadThisStacksSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
-        ];
-        if (pullThroughRepos) {
-            // An ECR pull-through cache creates the repository and imports the image on the first pull.
-            statements.push({ Sid: "EcrPullThroughCacheImport", Effect: "Allow", Action: ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"], Resource: pullThroughRepos });
-        }
+        );
         if (ssmParameterArns.length > 0) {
             statements.push({ Sid: "ReadConfiguredParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: ssmParameterArns });
         }
@@ -753,6 +796,11 @@ export class DifyCluster extends pulumi.ComponentResource {
                 taskDefinition: o.taskDefinitionArn,
                 desiredCount,
                 capacityProviderStrategies,
+                // The provider replaces a service whose capacity provider strategy changes unless this is true, and a
+                // replacement of a service with a fixed name fails as a duplicate (or deletes the running service
+                // first). With it, changing fargateSpotRoles is an in-place rolling deployment. It forces a new
+                // deployment only when `pulumi up` updates the service anyway, never on an unchanged one.
+                forceNewDeployment: true,
                 platformVersion: "LATEST",
                 networkConfiguration: { subnets: o.args.privateSubnetIds, securityGroups: [o.securityGroupId], assignPublicIp: false },
                 // beat: stop the old task before the new one starts, so two beats never dispatch the same schedule.
@@ -858,10 +906,9 @@ export function imageReferences(s: ClusterSettings): Record<DifyRole, string> {
     };
 }
 
-/** Account, region and repository path of an ECR registry prefix (`<account>.dkr.ecr.<region>.amazonaws.com/<path>`). */
-export function ecrPullThroughPrefix(prefix: string | undefined): { account: string; region: string; path: string } | undefined {
-    const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(prefix ?? "");
-    return m ? { account: m[1], region: m[2], path: m[3] } : undefined;
+/** The ECR repository an image reference on `host` names: without the registry, the tag and the digest. */
+function ecrRepositoryName(image: string, host: string): string {
+    return image.slice(host.length + 1).replace(/@.*$/, "").replace(/:[^/]*$/, "");
 }
 
 function policyJson(statements: Statement[]): pulumi.Output<string> {

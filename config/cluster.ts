@@ -187,8 +187,31 @@ function loadImages(r: ConfigReader): ImageSettings {
         }),
         sandboxTag: imageTag(r, "sandboxImageTag"),
         ssrfProxyImage,
-        registryPrefix: r.optionalString("imageRegistryPrefix", REGISTRY_PREFIX),
+        registryPrefix: registryPrefix(r),
     };
+}
+
+/**
+ * Host, account, region and repository path (undefined at the registry root) of an ECR registry prefix
+ * (`<account>.dkr.ecr.<region>.amazonaws.com[/<path>]`); undefined for Docker Hub or any other registry.
+ */
+export function ecrRegistry(prefix: string | undefined): { host: string; account: string; region: string; path?: string } | undefined {
+    const m = /^((\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?)(?:\/(.+))?$/.exec(prefix ?? "");
+    return m ? { host: m[1], account: m[2], region: m[3], path: m[4] } : undefined;
+}
+
+/**
+ * An ECR registry prefix must be in the stack's region: tasks pull it through the VPC endpoints (and S3 gateway),
+ * which serve their own region only, and the sandbox then has no other way out on 443.
+ */
+function registryPrefix(r: ConfigReader): string | undefined {
+    const prefix = r.optionalString("imageRegistryPrefix", REGISTRY_PREFIX);
+    const ecrRegion = ecrRegistry(prefix)?.region;
+    const stackRegion = new pulumi.Config("aws").get("region");
+    if (ecrRegion !== undefined && stackRegion !== undefined && ecrRegion !== stackRegion) {
+        r.fail("imageRegistryPrefix", prefix, `an ECR registry in the stack's region ${stackRegion} (pulled through its VPC endpoints), or a non-ECR mirror`);
+    }
+    return prefix;
 }
 
 function loadSize(r: ConfigReader, role: DifyRole): RoleSize {

@@ -395,6 +395,17 @@ for (const stack of STACKS) {
             expect(run.outputs.privateSubnetIds as string[]).to.have.length.at.least(2);
         });
 
+        it("changes a service's Spot strategy in place: forceNewDeployment on every service, with an explicit strategy", () => {
+            // The AWS provider replaces a service whose capacityProviderStrategies change unless forceNewDeployment is
+            // true, and also when the strategy goes from empty (the cluster default) to set; a replaced service with a
+            // fixed name collides with itself (or is deleted first: an outage).
+            for (const role of ROLES) {
+                const svc = service(run, role).inputs;
+                expect(svc.forceNewDeployment, role).to.equal(true);
+                expect(svc.capacityProviderStrategies, role).to.be.an("array").that.is.not.empty;
+            }
+        });
+
         it("reaches the other roles by Service Connect name, on the ports Dify's compose file uses", () => {
             const published: Record<string, number> = {};
             for (const role of ROLES) {
@@ -441,7 +452,7 @@ for (const stack of STACKS) {
             }
         });
 
-        it("gates api, worker and beat on the migration task of the api image", () => {
+        it("gates web, api, worker and beat (the Dify version) on the migration task of the api image", () => {
             const gates = run.resources.filter((r) => r.type.endsWith(":MigrationGate") && inCluster(r));
             expect(gates).to.have.length(1);
             const gate = gates[0];
@@ -457,7 +468,9 @@ for (const stack of STACKS) {
                 (r) => r.inputs.securityGroupId === run.outputs.databaseSecurityGroupId && r.inputs.referencedSecurityGroupId === apiSg[0],
             )!;
             expect(gate.dependencies, "the api may reach the database before the gate runs").to.include(dbRule.urn);
-            for (const role of ["api", "worker", "beat"] as Role[]) {
+            // web ships with the api's tag: it must not roll to the new UI while the migration runs or after it failed.
+            expect(taskDef(run, "web").c.image.split(":").pop()).to.equal(gate.inputs.image.split(":").pop());
+            for (const role of ["web", "api", "worker", "beat"] as Role[]) {
                 expect(service(run, role).dependencies, `${role} waits for the migration`).to.include(gate.urn);
             }
         });
@@ -490,9 +503,36 @@ describe("DifyCluster IAM", () => {
                     }
                 }
             }
-            // ecr:GetAuthorizationToken (execution role) and the ECS Exec channels (task roles) are the tested exceptions.
+            // The ECS Exec channels (task roles) are the tested exception; ECR is not used with Docker Hub images.
             const star = all.flatMap(({ doc }) => doc.Statement.filter((s) => list(s.Resource).includes("*")).flatMap((s) => s.Action));
-            expect(star).to.include("ecr:GetAuthorizationToken");
+            expect(star).to.include("ssmmessages:CreateControlChannel");
+        });
+
+        it(`${stack}: pulling from Docker Hub (no registry prefix), the execution role has no ECR permission at all`, async () => {
+            const run = await stackRun(stack);
+            expect(taskDef(run, "api").c.image).to.match(/^langgenius\/dify-api:/);
+            const exec = policies(run).find((p) => p.name === "dify-execution")!;
+            expect(exec.doc.Statement.flatMap((s) => s.Action).filter((a) => a.startsWith("ecr:"))).to.deep.equal([]);
+        });
+
+        it(`${stack}: with ECS Exec enabled, every task role may open the SSM channels and write the audit log`, async () => {
+            const run = await stackRun(stack);
+            const auditLog = mine(run, "aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/ecs/dify-${stack}/exec-audit`)!;
+            expect(auditLog, "ECS Exec audit log group").to.not.equal(undefined);
+            for (const role of ROLES) {
+                expect(service(run, role).inputs.enableExecuteCommand, role).to.equal(true);
+                const p = policies(run).find((x) => x.name === `dify-${role}-task`);
+                expect(p, `${role} task policy`).to.not.equal(undefined);
+                const channels = p!.doc.Statement.filter((s) => s.Action.some((a) => a.startsWith("ssmmessages:")));
+                // The four actions the ECS Exec agent (SSM) calls; none of them has resource-level permissions.
+                expect(channels.flatMap((s) => s.Action).sort(), role).to.deep.equal([
+                    "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+                ]);
+                expect(channels.flatMap((s) => list(s.Resource)), role).to.deep.equal(["*"]);
+                const audit = p!.doc.Statement.find((s) => s.Action.includes("logs:PutLogEvents"));
+                expect(audit, `${role} writes the ECS Exec audit log`).to.not.equal(undefined);
+                expect(list(audit!.Resource), role).to.deep.equal([`${auditLog.state.arn}:*`]);
+            }
         });
 
         it(`${stack}: the execution role reads exactly the secrets the task definitions reference, and decrypts with the stack key`, async () => {
@@ -607,6 +647,71 @@ describe("DifyCluster security groups", () => {
     }
 });
 
+describe("DifyCluster image registry: ECR permissions and the sandbox's way out", () => {
+    const ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+    type St = { Action: string[]; Resource: string | string[] };
+    const execStatements = (run: ProgramRun) => JSON.parse(mine(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "dify-execution")!.inputs.policy).Statement as St[];
+    const list = (x: string | string[]) => (Array.isArray(x) ? x : [x]);
+    const sandboxEgress = (run: ProgramRun) => {
+        const sg = service(run, "sandbox").inputs.networkConfiguration.securityGroups[0];
+        return mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === sg && !r.inputs.referencedSecurityGroupId);
+    };
+
+    it("an ECR pull-through prefix: GetAuthorizationToken (unscopable) and the pull actions on that prefix's repositories only", async () => {
+        const st = execStatements(await variant());
+        const ecr = st.filter((x) => x.Action.some((a) => a.startsWith("ecr:")));
+        expect(ecr.filter((x) => x.Action.includes("ecr:GetAuthorizationToken")).map((x) => [x.Action, x.Resource])).to.deep.equal([[["ecr:GetAuthorizationToken"], "*"]]);
+        const pull = ecr.filter((x) => x.Action.some((a) => ECR_PULL.includes(a)));
+        expect(pull.flatMap((x) => x.Action).sort()).to.deep.equal(ECR_PULL);
+        expect(pull.flatMap((x) => list(x.Resource))).to.deep.equal(["arn:aws:ecr:ap-northeast-1:123456789012:repository/docker-hub/*"]);
+    });
+
+    it("an ECR registry root (a plain mirror): the pull actions on exactly the images' repositories, no cache import", async () => {
+        const run = await runProgram("prd", { imageRegistryPrefix: "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com" });
+        const st = execStatements(run);
+        const repoOf = (image: string) => image.replace(/^[^/]+\//, "").replace(/:[^/]+$/, "");
+        const images = [...ROLES, "migration"].map((f) => taskDef(run, f as Role | "migration").c.image);
+        expect(images.every((i) => i.startsWith("210987654321.dkr.ecr.ap-northeast-1.amazonaws.com/"))).to.equal(true);
+        const expected = [...new Set(images.map(repoOf))].map((r) => `arn:aws:ecr:ap-northeast-1:210987654321:repository/${r}`).sort();
+        expect(expected).to.include("arn:aws:ecr:ap-northeast-1:210987654321:repository/langgenius/dify-api");
+        expect(expected).to.include("arn:aws:ecr:ap-northeast-1:210987654321:repository/ubuntu/squid");
+        const pull = st.filter((x) => x.Action.includes("ecr:BatchGetImage"));
+        expect(pull.flatMap((x) => list(x.Resource)).sort()).to.deep.equal(expected);
+        expect(st.flatMap((x) => x.Action)).to.not.include("ecr:BatchImportUpstreamImage");
+        // The sandbox pulls through the endpoints here too.
+        expect(sandboxEgress(run).map((r) => r.inputs.cidrIpv4)).to.not.include("0.0.0.0/0");
+    });
+
+    it("from ECR, the sandbox reaches only the VPC endpoints and the S3 gateway prefix list on 443, never the internet", async () => {
+        const run = await variant();
+        const rules = sandboxEgress(run);
+        for (const r of rules) {
+            expect([r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort], r.name).to.deep.equal(["tcp", 443, 443]);
+            expect(r.inputs.description, r.name).to.be.a("string").and.not.be.empty;
+        }
+        expect(rules.map((r) => r.inputs.cidrIpv4 ?? r.inputs.prefixListId).sort()).to.deep.equal([run.outputs.vpcCidr, "pl-61a54008"].sort());
+        // The prefix list is the region's S3 one (ECR serves image layers from S3).
+        const lookup = run.invokes.find((i) => i.token === "aws:ec2/getPrefixList:getPrefixList");
+        expect(lookup?.inputs.name).to.equal("com.amazonaws.ap-northeast-1.s3");
+        // The sandbox still reaches the SSRF proxy, the one path for its users' HTTP.
+        const proxySg = service(run, "ssrf-proxy").inputs.networkConfiguration.securityGroups[0];
+        const sandboxSg = service(run, "sandbox").inputs.networkConfiguration.securityGroups[0];
+        expect(mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").some((r) => r.inputs.securityGroupId === sandboxSg && r.inputs.referencedSecurityGroupId === proxySg)).to.equal(true);
+        // Roles that need the internet keep it.
+        const daemonSg = service(run, "plugin-daemon").inputs.networkConfiguration.securityGroups[0];
+        expect(mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").some((r) => r.inputs.securityGroupId === daemonSg && r.inputs.cidrIpv4 === "0.0.0.0/0")).to.equal(true);
+    });
+
+    for (const stack of STACKS) {
+        it(`${stack} from Docker Hub: the sandbox keeps 443 to the internet (Fargate pulls through the task's ENI), nothing else`, async () => {
+            const run = await stackRun(stack);
+            const rules = sandboxEgress(run);
+            expect(rules.map((r) => [r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort])).to.deep.equal([["0.0.0.0/0", 443, 443]]);
+            expect(rules.some((r) => r.inputs.prefixListId)).to.equal(false);
+        });
+    }
+});
+
 describe("DifyCluster SSRF proxy", () => {
     it("denies link-local (ECS credentials), loopback, RFC 1918, IPv6 private ranges and the VPC, allows 80/443 with CONNECT on 443 only", async () => {
         const run = await stackRun("prd");
@@ -681,7 +786,7 @@ describe("DifyCluster by configuration", () => {
         // A pull-through cache creates its repositories on first pull: the execution role may, under that path only.
         const exec = JSON.parse(mine(run, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "dify-execution")!.inputs.policy);
         const create = exec.Statement.find((st: { Action: string[] }) => st.Action.includes("ecr:BatchImportUpstreamImage"));
-        expect(create.Resource).to.equal("arn:aws:ecr:ap-northeast-1:123456789012:repository/docker-hub/*");
+        expect(create.Resource).to.deep.equal(["arn:aws:ecr:ap-northeast-1:123456789012:repository/docker-hub/*"]);
         const dev = JSON.parse(mine(await stackRun("dev"), "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "dify-execution")!.inputs.policy);
         expect(dev.Statement.flatMap((st: { Action: string[] }) => st.Action)).to.not.include("ecr:BatchImportUpstreamImage");
     });

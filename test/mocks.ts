@@ -272,6 +272,16 @@ function invokeResult(token: string, inputs: Record<string, any>): Record<string
             const subnets: string[] = (filter.values ?? []).filter((s: string) => !s.endsWith("f"));
             return { ids: subnets.map((s) => `rtb-${shortHash(s)}`), id: inputs.vpcId };
         }
+        case "aws:ec2/getPrefixList:getPrefixList": {
+            // AWS-managed prefix lists by name: the S3 gateway endpoint's (pl-61a54008 in ap-northeast-1, another id
+            // per region). Any other name is not a managed list and fails the run, as the lookup would.
+            const m = /^com\.amazonaws\.([a-z0-9-]+)\.s3$/.exec(inputs.name ?? "");
+            if (!m || m[1] !== r) {
+                throw new Error(`no managed prefix list named ${inputs.name} in ${r}`);
+            }
+            const id = r === DEFAULT_REGION ? "pl-61a54008" : `pl-${shortHash(inputs.name)}`;
+            return { id, name: inputs.name, cidrBlocks: ["52.219.0.0/20", "3.5.152.0/21", "52.92.60.0/22"] };
+        }
         case "aws:ec2/getVpc:getVpc":
             return { id: inputs.id, cidrBlock: "10.90.0.0/16", arn: `arn:aws:ec2:${r}:${ACCOUNT_ID}:vpc/${inputs.id}` };
         case "aws:ec2/getSubnet:getSubnet":
