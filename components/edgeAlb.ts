@@ -525,10 +525,16 @@ export class EdgeAlb extends pulumi.ComponentResource {
             });
         };
         managed("AWSManagedRulesAmazonIpReputationList");
-        // SizeRestrictions_BODY blocks bodies over 8 KB: Dify's file uploads, long prompts and workflow graphs exceed it.
-        managed("AWSManagedRulesCommonRuleSet", ["SizeRestrictions_BODY"]);
+        // Dify's request bodies are user content that is code and prompts by design: chat messages and prompt templates
+        // quote HTML/JS and SQL, code nodes and workflow DSL carry scripts, file paths and queries, and users paste URLs
+        // such as 169.254.169.254 into HTTP-request nodes. The *_BODY rules (XSS, LFI, RFI, EC2 metadata SSRF, SQLi)
+        // would 403 such legitimate requests, and SizeRestrictions_BODY every upload and prompt over 8 KB, so by default
+        // they count (matches are still labelled, logged and visible in metrics) while every rule on the query string,
+        // URI path, cookies and headers, and all of KnownBadInputs (Log4j, Java deserialization), keeps blocking.
+        // The list is wafCountRules (config/edge.ts validates each name against the groups' real rules).
+        managed("AWSManagedRulesCommonRuleSet", [...waf.countRules.AWSManagedRulesCommonRuleSet]);
         managed("AWSManagedRulesKnownBadInputsRuleSet");
-        managed("AWSManagedRulesSQLiRuleSet");
+        managed("AWSManagedRulesSQLiRuleSet", [...waf.countRules.AWSManagedRulesSQLiRuleSet]);
 
         const acl = new aws.wafv2.WebAcl(
             `${name}-waf`,
@@ -549,8 +555,9 @@ export class EdgeAlb extends pulumi.ComponentResource {
             {
                 resourceArn: acl.arn,
                 logDestinationConfigs: [group.arn],
-                // Dify API keys travel in Authorization and console sessions in cookies: keep both out of the logs.
-                redactedFields: [{ singleHeader: { name: "authorization" } }, { singleHeader: { name: "cookie" } }],
+                // Dify API keys travel in Authorization and console sessions in cookies; Dify's signed file URLs
+                // (/files/...?timestamp=&nonce=&sign=) are bearer links until they expire: keep all three out of the logs.
+                redactedFields: [{ singleHeader: { name: "authorization" } }, { singleHeader: { name: "cookie" } }, { queryString: {} }],
             },
             opts,
         );

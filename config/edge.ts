@@ -22,7 +22,52 @@ export interface WafSettings {
     rateLimitWindowSeconds: number;
     /** Also block, at the WAF, every source outside the ALB allow-list (defence in depth behind the security group). */
     ipAllowList: boolean;
+    /** Per managed rule group, the rules whose action is overridden to count (match, label and log, but not block). */
+    countRules: Readonly<Record<WafCountableGroup, readonly string[]>>;
 }
+
+/** The AWS managed rule groups whose individual rules `wafCountRules` may switch to count. */
+export type WafCountableGroup = "AWSManagedRulesCommonRuleSet" | "AWSManagedRulesSQLiRuleSet";
+
+/**
+ * Every rule of the two groups, by AWS's rule name (AWS WAF Developer Guide, "Core rule set (CRS) managed rule group"
+ * and "SQL database managed rule group"). A RuleActionOverride must name a rule exactly; a typo would otherwise surface
+ * only when AWS rejects the web ACL, or, worse, leave the intended rule blocking.
+ */
+export const WAF_COUNTABLE_RULES: Readonly<Record<string, WafCountableGroup>> = {
+    NoUserAgent_HEADER: "AWSManagedRulesCommonRuleSet",
+    UserAgent_BadBots_HEADER: "AWSManagedRulesCommonRuleSet",
+    SizeRestrictions_QUERYSTRING: "AWSManagedRulesCommonRuleSet",
+    SizeRestrictions_Cookie_HEADER: "AWSManagedRulesCommonRuleSet",
+    SizeRestrictions_BODY: "AWSManagedRulesCommonRuleSet",
+    SizeRestrictions_URIPATH: "AWSManagedRulesCommonRuleSet",
+    EC2MetaDataSSRF_BODY: "AWSManagedRulesCommonRuleSet",
+    EC2MetaDataSSRF_COOKIE: "AWSManagedRulesCommonRuleSet",
+    EC2MetaDataSSRF_URIPATH: "AWSManagedRulesCommonRuleSet",
+    EC2MetaDataSSRF_QUERYARGUMENTS: "AWSManagedRulesCommonRuleSet",
+    GenericLFI_QUERYARGUMENTS: "AWSManagedRulesCommonRuleSet",
+    GenericLFI_URIPATH: "AWSManagedRulesCommonRuleSet",
+    GenericLFI_BODY: "AWSManagedRulesCommonRuleSet",
+    RestrictedExtensions_URIPATH: "AWSManagedRulesCommonRuleSet",
+    RestrictedExtensions_QUERYARGUMENTS: "AWSManagedRulesCommonRuleSet",
+    GenericRFI_QUERYARGUMENTS: "AWSManagedRulesCommonRuleSet",
+    GenericRFI_BODY: "AWSManagedRulesCommonRuleSet",
+    GenericRFI_URIPATH: "AWSManagedRulesCommonRuleSet",
+    CrossSiteScripting_COOKIE: "AWSManagedRulesCommonRuleSet",
+    CrossSiteScripting_QUERYARGUMENTS: "AWSManagedRulesCommonRuleSet",
+    CrossSiteScripting_BODY: "AWSManagedRulesCommonRuleSet",
+    CrossSiteScripting_URIPATH: "AWSManagedRulesCommonRuleSet",
+    SQLi_QUERYARGUMENTS: "AWSManagedRulesSQLiRuleSet",
+    SQLiExtendedPatterns_QUERYARGUMENTS: "AWSManagedRulesSQLiRuleSet",
+    SQLi_BODY: "AWSManagedRulesSQLiRuleSet",
+    SQLiExtendedPatterns_BODY: "AWSManagedRulesSQLiRuleSet",
+    SQLi_COOKIE: "AWSManagedRulesSQLiRuleSet",
+    SQLi_URIPATH: "AWSManagedRulesSQLiRuleSet",
+};
+
+// Regional web ACLs inspect only the first 8 KB of a body, and this rule blocks anything longer: Dify's file uploads,
+// long prompts and workflow DSL imports are routinely larger, so counting it is not optional.
+const ALWAYS_COUNTED = "SizeRestrictions_BODY";
 
 export interface EdgeSettings {
     /** internal: the ALB gets private addresses in the private subnets; else internet-facing in the public subnets. */
@@ -165,5 +210,27 @@ function loadWaf(r: ConfigReader, allowedCidrs: string[]): WafSettings | undefin
         // WAF IP sets accept every prefix length except /0, and an allow-list of everyone would filter nothing.
         r.fail("wafIpAllowList", ipAllowList, `false while the ALB is open to the whole internet (AWS WAF IP sets cannot hold /0)`);
     }
-    return enabled ? { rateLimit, rateLimitWindowSeconds, ipAllowList } : undefined;
+    const countRules = loadCountRules(r);
+    return enabled ? { rateLimit, rateLimitWindowSeconds, ipAllowList, countRules } : undefined;
+}
+
+function loadCountRules(r: ConfigReader): Record<WafCountableGroup, string[]> {
+    const key = "wafCountRules";
+    const names = r.stringList(key);
+    const known = Object.keys(WAF_COUNTABLE_RULES);
+    const byGroup: Record<WafCountableGroup, string[]> = { AWSManagedRulesCommonRuleSet: [], AWSManagedRulesSQLiRuleSet: [] };
+    for (const name of names) {
+        if (!Object.prototype.hasOwnProperty.call(WAF_COUNTABLE_RULES, name)) {
+            r.fail(key, name, `every item must be a rule of AWSManagedRulesCommonRuleSet or AWSManagedRulesSQLiRuleSet, spelled as AWS does: ${known.join(", ")}`);
+        }
+        byGroup[WAF_COUNTABLE_RULES[name]].push(name);
+    }
+    if (!names.includes(ALWAYS_COUNTED)) {
+        r.fail(
+            key,
+            names,
+            `a list that includes ${ALWAYS_COUNTED}: it blocks every request body over 8 KB, and Dify's file uploads, long prompts and workflow DSL imports exceed that`,
+        );
+    }
+    return byGroup;
 }

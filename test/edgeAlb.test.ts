@@ -29,6 +29,10 @@ const SEED_TIME_TO_HEALTHY = 60;
 // The Elastic Load Balancing log-delivery account of ap-northeast-1 (AWS docs, "Enable access logs").
 const TOKYO_ELB_ACCOUNT = "582318560864";
 const SERVICE_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com";
+// AWS WAF Developer Guide: the rules of the Core rule set and the SQL database group that inspect the request body.
+// Dify bodies are prompts, code nodes and workflow DSL, so these count by default; all others keep blocking.
+const CRS_BODY_RULES = ["SizeRestrictions_BODY", "EC2MetaDataSSRF_BODY", "GenericLFI_BODY", "GenericRFI_BODY", "CrossSiteScripting_BODY"];
+const SQLI_BODY_RULES = ["SQLi_BODY", "SQLiExtendedPatterns_BODY"];
 // A valid ACM certificate ARN and Route53 zone id for overrides.
 const CERT_ARN = `arn:aws:acm:ap-northeast-1:${ACCOUNT_ID}:certificate/0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d`;
 
@@ -316,7 +320,7 @@ describe("EdgeAlb", () => {
                     expect(alias[0].inputs.aliases).to.deep.equal([{ name: lb.dnsName, zoneId: lb.zoneId, evaluateTargetHealth: true }]);
                 });
 
-                it("puts a regional WAF in front: allow-list, per-IP rate limit, the four AWS managed groups, SizeRestrictions_BODY only counted", () => {
+                it("puts a regional WAF in front: allow-list, per-IP rate limit, the four AWS managed groups, only the body rules counted", () => {
                     const acl = run.one(WEB_ACL);
                     expect(acl.inputs.scope).to.equal("REGIONAL");
                     expect(acl.inputs.defaultAction).to.deep.equal({ allow: {} });
@@ -336,11 +340,18 @@ describe("EdgeAlb", () => {
                     for (const r of rules.filter((x) => x.statement.managedRuleGroupStatement)) {
                         expect(r.overrideAction, r.name).to.deep.equal({ none: {} });
                     }
-                    const common = groups.find((g) => g.name === "AWSManagedRulesCommonRuleSet");
-                    expect(common.ruleActionOverrides).to.deep.equal([{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }]);
-                    for (const g of groups.filter((x) => x.name !== "AWSManagedRulesCommonRuleSet")) {
-                        expect(g.ruleActionOverrides ?? [], g.name).to.deep.equal([]);
-                    }
+                    const counted = (group: string) => {
+                        const overrides: any[] = groups.find((g) => g.name === group).ruleActionOverrides ?? [];
+                        for (const o of overrides) {
+                            expect(o.actionToUse, `${group}/${o.name}`).to.deep.equal({ count: {} });
+                        }
+                        return overrides.map((o) => o.name);
+                    };
+                    expect(counted("AWSManagedRulesCommonRuleSet")).to.have.members(CRS_BODY_RULES);
+                    expect(counted("AWSManagedRulesSQLiRuleSet")).to.have.members(SQLI_BODY_RULES);
+                    // Query-string, URI-path, cookie and header rules, Log4j and the IP reputation list still block.
+                    expect(counted("AWSManagedRulesKnownBadInputsRuleSet")).to.deep.equal([]);
+                    expect(counted("AWSManagedRulesAmazonIpReputationList")).to.deep.equal([]);
 
                     const rate = rules.find((r) => r.statement.rateBasedStatement);
                     expect(rate.action).to.deep.equal({ block: {} });
@@ -366,7 +377,7 @@ describe("EdgeAlb", () => {
                     expect(acl.inputs.visibilityConfig.metricName).to.equal(acl.inputs.name);
                 });
 
-                it("associates the web ACL with the ALB and logs to a retained aws-waf-logs-* group with credentials redacted", () => {
+                it("associates the web ACL with the ALB and logs to a retained aws-waf-logs-* group with credentials and signed-URL query strings redacted", () => {
                     const acl = run.one(WEB_ACL).state.arn;
                     const assoc = run.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs;
                     expect(assoc).to.deep.equal({ resourceArn: run.one(LB).state.arn, webAclArn: acl });
@@ -379,6 +390,8 @@ describe("EdgeAlb", () => {
                     expect(groups[0].inputs.kmsKeyId).to.equal(run.outputs.kmsKeyArn);
                     const redacted = logging.redactedFields.map((f: any) => f.singleHeader?.name);
                     expect(redacted).to.include.members(["authorization", "cookie"]);
+                    // Dify's signed file URLs carry timestamp, nonce and sign in the query string: bearer links until they expire.
+                    expect(logging.redactedFields).to.deep.include({ queryString: {} });
                 });
             } else {
                 it("has no certificate, DNS records or WAF on the HTTP-only dev stack", () => {
@@ -577,6 +590,30 @@ describe("EdgeAlb", () => {
         it("rejects a non-TLS 1.3 policy and a desync mode weaker than defensive", () => {
             expectError("prd", { albSslPolicy: "ELBSecurityPolicy-2016-08" }, "dify-aws:albSslPolicy");
             expectError("prd", { albDesyncMitigationMode: "monitor" }, "dify-aws:albDesyncMitigationMode");
+        });
+
+        it("counts exactly the managed rules wafCountRules names, each in its own group", () => {
+            const waf = loadSettingsFor("prd", { wafCountRules: ["SizeRestrictions_BODY", "SQLi_COOKIE"] }).settings.edge.waf!;
+            expect(waf.countRules.AWSManagedRulesCommonRuleSet).to.deep.equal(["SizeRestrictions_BODY"]);
+            expect(waf.countRules.AWSManagedRulesSQLiRuleSet).to.deep.equal(["SQLi_COOKIE"]);
+        });
+
+        it("rejects a wafCountRules name that is not a rule of the Core rule set or the SQL database group", () => {
+            // A near miss (AWS spells it SQLi_BODY) and a rule of a group that is not overridable here.
+            for (const wrong of ["SQLI_BODY", "Log4JRCE_BODY"]) {
+                const message = configErrorFor("prd", { wafCountRules: ["SizeRestrictions_BODY", wrong] });
+                expect(message).to.include("dify-aws:wafCountRules").and.include(wrong);
+                for (const allowed of [...CRS_BODY_RULES, ...SQLI_BODY_RULES, "CrossSiteScripting_QUERYARGUMENTS", "SQLi_URIPATH"]) {
+                    expect(message, wrong).to.include(allowed);
+                }
+            }
+            // Checked even while WAF is off, so the mistake surfaces before WAF is switched on.
+            expectError("dev", { wafCountRules: ["SizeRestrictions_BODY", "SQLI_BODY"] }, "dify-aws:wafCountRules", "SQLI_BODY");
+        });
+
+        it("refuses a wafCountRules list without SizeRestrictions_BODY: Dify's uploads and prompts exceed its 8 KB", () => {
+            expectError("prd", { wafCountRules: ["SQLi_BODY"] }, "dify-aws:wafCountRules", "SizeRestrictions_BODY", "8 KB");
+            expectError("prd", { wafCountRules: [] }, "dify-aws:wafCountRules", "SizeRestrictions_BODY");
         });
 
         it("rejects a WAF IP allow-list while the ALB is open to /0 (WAF IP sets cannot hold /0)", () => {
