@@ -296,6 +296,27 @@ function invokeResult(token: string, inputs: Record<string, any>): Record<string
     }
 }
 
+/**
+ * A registration record with the defaults of a resource registered without options: what newResource records before
+ * test/setup.ts fills in the options, and what a test needs to hand-build a resource for the policy pack.
+ */
+export function registeredResource(r: Pick<RegisteredResource, "type" | "name" | "inputs"> & Partial<RegisteredResource>): RegisteredResource {
+    return {
+        secretPaths: [],
+        custom: true,
+        state: {},
+        id: undefined,
+        urn: "",
+        parent: "",
+        protect: false,
+        dependencies: [],
+        ignoreChanges: [],
+        deleteBeforeReplace: false,
+        retainOnDelete: false,
+        ...r,
+    };
+}
+
 /** Collects every registration and invoke; reset before each program run. */
 export class RecordingMocks implements pulumi.runtime.Mocks {
     resources: RegisteredResource[] = [];
@@ -311,22 +332,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         const inputs = unwrapSecrets(args.inputs, "", secretPaths);
         const id = args.custom ? physicalId(args.type, args.name) : undefined;
         const state = { ...inputs, ...computedState(args.type, args.name, inputs, id ?? "") };
-        this.resources.push({
-            type: args.type,
-            name: args.name,
-            inputs,
-            secretPaths,
-            custom: args.custom ?? true,
-            state,
-            id,
-            urn: "",
-            parent: "",
-            protect: false,
-            dependencies: [],
-            ignoreChanges: [],
-            deleteBeforeReplace: false,
-            retainOnDelete: false,
-        });
+        this.resources.push(registeredResource({ type: args.type, name: args.name, inputs, secretPaths, custom: args.custom ?? true, state, id }));
         return { id, state };
     }
 

@@ -13,7 +13,7 @@ import { CONFIG_PROPERTIES, ConfigKey } from "../policy/config";
 import { albHttpsListeners } from "../policy/encryption";
 import { PACK_NAME, packPolicies } from "../policy/policies";
 import { loadSettingsFor, readProjectFile } from "./harness";
-import { RegisteredResource } from "./mocks";
+import { registeredResource } from "./mocks";
 import { POLICY_DIR, readPackConfigFile, resolvePackConfig, runPack, typeOf } from "./policyHarness";
 
 const STACKS = ["dev", "prd"] as const;
@@ -117,22 +117,13 @@ describe("policy pack config files", () => {
 });
 
 describe("policy config resolution (what --policy-pack-config does)", () => {
-    const plainHttpListener: RegisteredResource = {
+    const plainHttpListener = registeredResource({
         type: typeOf(aws.lb.Listener),
         name: "http",
         inputs: { protocol: "HTTP", port: 80, defaultActions: [{ type: "forward", targetGroupArn: "arn" }] },
-        secretPaths: [],
-        custom: true,
-        state: {},
         id: "listener-1",
         urn: "urn:pulumi:dev::dify-aws::aws:lb/listener:Listener::http",
-        parent: "",
-        protect: false,
-        dependencies: [],
-        ignoreChanges: [],
-        deleteBeforeReplace: false,
-        retainOnDelete: false,
-    };
+    });
     const levelOf = async (file: Parameters<typeof resolvePackConfig>[0]) => {
         const report = await runPack([plainHttpListener], resolvePackConfig(file), [albHttpsListeners]);
         return report.violations.map((v) => v.level);
