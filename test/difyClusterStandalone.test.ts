@@ -17,7 +17,7 @@ describe("DifyCluster standalone (fake contracts)", () => {
         let run;
         try {
             delete require.cache[FIXTURE];
-            run = await runProgram("dev", overrides, FIXTURE);
+            run = await runProgram("dev", overrides, { entry: FIXTURE });
         } finally {
             (pulumi.runtime as { setAllConfig: typeof original }).setAllConfig = original;
         }

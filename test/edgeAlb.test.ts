@@ -498,7 +498,7 @@ describe("EdgeAlb", () => {
             const fixture = path.join(__dirname, "edgeAlb.fixture.ts");
             for (const stack of ["dev", "prd"] as const) {
                 delete require.cache[require.resolve(fixture)];
-                const run = await runProgram(stack, {}, fixture);
+                const run = await runProgram(stack, {}, { entry: fixture });
                 const a = run.outputs.attachment as any;
                 const forwarding = run.ofType(LISTENER).find((l) => l.inputs.port === (stack === "prd" ? 443 : 80))!;
                 expect(a.listenerArn, stack).to.equal(forwarding.state.arn);

@@ -6,7 +6,7 @@ describe("test harness", () => {
     it("fails a run whose program throws inside an apply, instead of passing with nothing registered", async () => {
         let error: Error | undefined;
         try {
-            await runProgram("dev", {}, path.join(__dirname, "fixtures", "throwsInApply.ts"));
+            await runProgram("dev", {}, { entry: path.join(__dirname, "fixtures", "throwsInApply.ts") });
         } catch (e) {
             error = e as Error;
         }

@@ -1,166 +1,14 @@
 /**
- * Runs the whole program (`index.ts`) under the mocks for a stack, the way `pulumi up` would: `Pulumi.yaml` defaults,
- * then `Pulumi.<stack>.yaml`, then per-test overrides, imported fresh, all registrations awaited.
+ * The tests' view of the program's offline runner (tools/offline/runner.ts), plus what only tests need: runs expected
+ * to fail, the shared dev/prd runs, and config validation without a program run.
  */
-import * as fs from "fs";
-import * as yaml from "js-yaml";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadSettings, StackSettings } from "../config";
-import { ConfigError, ConfigReader, PROJECT } from "../config/reader";
-import { RegisteredResource, unwrapSecrets } from "./mocks";
-import { mocks, unhandled } from "./setup";
+import { ConfigError, ConfigReader } from "../config/reader";
+import { mocks } from "../tools/offline/monitor";
+import { ProgramRun, runProgram, Stack, stackConfig } from "../tools/offline/runner";
 
-export const ROOT = path.resolve(__dirname, "..");
-export type Stack = "dev" | "prd";
-
-interface DeclaredKey {
-    type: "string" | "integer" | "boolean" | "array";
-    description?: string;
-    default?: unknown;
-    secret?: boolean;
-}
-
-export interface ProjectFile {
-    name: string;
-    config: Record<string, DeclaredKey>;
-}
-
-export function readProjectFile(): ProjectFile {
-    return yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as ProjectFile;
-}
-
-export function readStackFile(stack: string): { config: Record<string, unknown> } {
-    return yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-}
-
-/** Config values as the engine hands them to the program: strings, with lists and objects as JSON. */
-function configString(value: unknown): string {
-    return typeof value === "string" ? value : JSON.stringify(value);
-}
-
-/** Stand-in plaintext for a `secure:` stack value (the harness has no stack encryption key). */
-export const SECRET_PLACEHOLDER = "harness-secret-value-Zq7";
-
-/** Builds the engine's config map for a stack: declared defaults, the stack file, then overrides (undefined unsets). */
-export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): { config: Record<string, string>; secretKeys: string[] } {
-    const config: Record<string, string> = {};
-    const secretKeys: string[] = [];
-    for (const [key, decl] of Object.entries(readProjectFile().config ?? {})) {
-        const full = key.includes(":") ? key : `${PROJECT}:${key}`;
-        if (decl.default !== undefined) {
-            config[full] = configString(decl.default);
-        }
-    }
-    for (const [key, value] of Object.entries(readStackFile(stack).config ?? {})) {
-        if (value && typeof value === "object" && "secure" in (value as object)) {
-            config[key] = SECRET_PLACEHOLDER;
-            secretKeys.push(key);
-        } else {
-            config[key] = configString(value);
-        }
-    }
-    for (const [key, value] of Object.entries(overrides)) {
-        const full = key.includes(":") ? key : `${PROJECT}:${key}`;
-        if (value === undefined) {
-            delete config[full];
-        } else {
-            config[full] = configString(value);
-        }
-    }
-    return { config, secretKeys };
-}
-
-export interface ProgramRun {
-    stack: string;
-    resources: RegisteredResource[];
-    /** Stack outputs, unwrapped. */
-    outputs: Record<string, unknown>;
-    /** Names of the stack outputs that are Pulumi secrets. */
-    secretOutputs: string[];
-    invokes: { token: string; inputs: Record<string, any> }[];
-    /** Every resource of a type token, e.g. `aws:rds/cluster:Cluster`. */
-    ofType(type: string): RegisteredResource[];
-    /** The one resource of a type whose logical name matches; fails the test when there is not exactly one. */
-    one(type: string, name?: string | RegExp): RegisteredResource;
-}
-
-function forgetProgramModules(): void {
-    for (const id of Object.keys(require.cache)) {
-        if (id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`) && !id.startsWith(path.join(ROOT, "test"))) {
-            delete require.cache[id];
-        }
-    }
-}
-
-async function unwrapOutput(value: unknown): Promise<{ value: unknown; secret: boolean }> {
-    if (pulumi.Output.isInstance(value)) {
-        const o = value as pulumi.Output<unknown> & { promise(): Promise<unknown>; isSecret: Promise<boolean> };
-        const secretPaths: string[] = [];
-        return { value: unwrapSecrets(await o.promise(), "", secretPaths), secret: (await o.isSecret) || secretPaths.length > 0 };
-    }
-    return { value, secret: false };
-}
-
-/**
- * Runs index.ts (or another entry module, for the harness's own tests) for a stack; rejects with the program's own
- * error (e.g. a ConfigError) if it throws, and with an error if anything rejected unhandled (a throw inside `apply`).
- */
-export async function runProgram(stack: Stack | string, overrides: Record<string, unknown> = {}, entry = path.join(ROOT, "index.ts")): Promise<ProgramRun> {
-    const { config, secretKeys } = stackConfig(stack === "dev" || stack === "prd" ? stack : "dev", overrides);
-    pulumi.runtime.setAllConfig(config, secretKeys);
-    mocks.reset();
-    unhandled.length = 0;
-    pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
-    forgetProgramModules();
-
-    // Pulumi stamps every internal promise with `new Error().stack`, and ts-node source-maps each of those stacks:
-    // with full stacks a run of this program spends most of its time there. Short stacks while the program runs cut
-    // a run from seconds to about one; errors keep their messages.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 1;
-    let exported: Record<string, unknown>;
-    try {
-        exported = require(entry);
-    } finally {
-        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-        Error.stackTraceLimit = stackTraceLimit;
-    }
-    // Node reports unhandled rejections only after the microtask queue drains: give it a turn of the event loop.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (unhandled.length > 0) {
-        throw new Error(`the program left ${unhandled.length} unhandled rejection(s); first: ${String(unhandled[0])}`);
-    }
-
-    const outputs: Record<string, unknown> = {};
-    const secretOutputs: string[] = [];
-    for (const [name, value] of Object.entries(exported)) {
-        const unwrapped = await unwrapOutput(value);
-        outputs[name] = unwrapped.value;
-        if (unwrapped.secret) {
-            secretOutputs.push(name);
-        }
-    }
-    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-
-    const resources = [...mocks.resources];
-    const ofType = (type: string) => resources.filter((r) => r.type === type);
-    return {
-        stack,
-        resources,
-        outputs,
-        secretOutputs,
-        invokes: [...mocks.invokes],
-        ofType,
-        one(type: string, name?: string | RegExp) {
-            const matches = ofType(type).filter((r) => name === undefined || (typeof name === "string" ? r.name === name : name.test(r.name)));
-            if (matches.length !== 1) {
-                throw new Error(`expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${matches.length}: ${matches.map((m) => m.name).join(", ")}`);
-            }
-            return matches[0];
-        },
-    };
-}
+export * from "../tools/offline/runner";
 
 /** Runs the program expecting it to fail; returns the error and how many resources were registered before it. */
 export async function runProgramExpectingError(stack: Stack | string, overrides: Record<string, unknown>): Promise<{ error: Error; registered: number }> {
@@ -173,12 +21,16 @@ export async function runProgramExpectingError(stack: Stack | string, overrides:
 }
 
 const runs = new Map<string, Promise<ProgramRun>>();
-/** The unmodified dev or prd program, run once per test process and shared by the specs that only read it. */
-export function stackRun(stack: Stack): Promise<ProgramRun> {
-    if (!runs.has(stack)) {
-        runs.set(stack, runProgram(stack));
+/**
+ * The unmodified dev or prd program, run once per test process and shared by the specs that only read it: as the end
+ * of a `pulumi up` (every output answered), or with `preview` as the first `pulumi preview` of the stack.
+ */
+export function stackRun(stack: Stack, options: { preview?: boolean } = {}): Promise<ProgramRun> {
+    const key = `${stack}${options.preview ? ":preview" : ""}`;
+    if (!runs.has(key)) {
+        runs.set(key, runProgram(stack, {}, { preview: options.preview }));
     }
-    return runs.get(stack)!;
+    return runs.get(key)!;
 }
 
 /**

@@ -1,52 +1,5 @@
 /**
- * Installed once by mocha (`--require test/setup.ts`), before any spec imports the program: Pulumi mocks must be in
- * place before `index.ts` is loaded, or nothing is registered.
+ * Installed once by mocha (`--require test/setup.ts`), before any spec imports the program: the offline runner's mock
+ * monitor must be in place before `index.ts` is loaded, or nothing is registered.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { PROJECT } from "../config/reader";
-import { RecordingMocks } from "./mocks";
-
-export const mocks = new RecordingMocks();
-
-// The mock monitor hands newResource only type, name and inputs. Resource options (protect, parent, dependsOn,
-// ignoreChanges) matter to the policy pack and to the tests, so copy them from the request as it passes.
-type RegisterRequest = {
-    getType(): string;
-    getName(): string;
-    getParent(): string;
-    getProtect(): boolean | undefined;
-    getDependenciesList(): string[];
-    getIgnorechangesList(): string[];
-    getDeletebeforereplace(): boolean;
-    getRetainondelete(): boolean | undefined;
-};
-const monitorProto = MockMonitor.prototype as unknown as {
-    registerResource(req: RegisterRequest, cb: unknown): Promise<void>;
-    newUrn(parent: string, type: string, name: string): string;
-};
-const originalRegister = monitorProto.registerResource;
-monitorProto.registerResource = function (this: typeof monitorProto, req: RegisterRequest, cb: unknown) {
-    const before = mocks.resources.length;
-    // newResource runs synchronously at the start of the original call, so the entry it pushes is ours.
-    const done = originalRegister.call(this, req, cb);
-    const entry = mocks.resources[before];
-    if (entry && entry.type === req.getType() && entry.name === req.getName()) {
-        entry.parent = req.getParent();
-        entry.urn = this.newUrn(req.getParent(), req.getType(), req.getName());
-        entry.protect = req.getProtect() === true;
-        entry.dependencies = req.getDependenciesList();
-        entry.ignoreChanges = req.getIgnorechangesList();
-        entry.deleteBeforeReplace = req.getDeletebeforereplace();
-        entry.retainOnDelete = req.getRetainondelete() === true;
-    }
-    return done;
-};
-
-pulumi.runtime.setMocks(mocks, PROJECT, "dev", false);
-
-/** Errors thrown inside `apply` surface only as unhandled rejections; the harness fails any run that has one. */
-export const unhandled: unknown[] = [];
-process.on("unhandledRejection", (reason) => {
-    unhandled.push(reason);
-});
+export { mocks, unhandled } from "../tools/offline/monitor";
