@@ -284,8 +284,8 @@ const PUBLIC_ACCESS_BLOCKS = ["blockPublicAcls", "blockPublicPolicy", "ignorePub
 export const s3PublicAccessBlock: PackPolicy = {
     name: "s3-public-access-block",
     description:
-        "Every S3 bucket has an aws.s3.BucketPublicAccessBlock with all four settings true (blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets). A missing setting is false.",
-    remediationSteps: "Add an aws.s3.BucketPublicAccessBlock with bucket: <bucket>.id and the four settings set to true.",
+        "Every S3 bucket has an aws.s3.BucketPublicAccessBlock with all four settings true (blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets), and no public access block anywhere in the stack turns one off, whether or not its bucket is in the stack. A missing setting is false.",
+    remediationSteps: "Add an aws.s3.BucketPublicAccessBlock with bucket: <bucket>.id and the four settings set to true; never manage a bucket's block with a setting off.",
     validateStack: (args, reportViolation) => {
         const blocks = args.resources.filter((r) => r.isType(aws.s3.BucketPublicAccessBlock));
         for (const bucket of s3Buckets(args.resources)) {
@@ -293,14 +293,18 @@ export const s3PublicAccessBlock: PackPolicy = {
             if (matched.length === 0 && !undetermined) {
                 reportViolation(`${describe(bucket)} has no public access block.`, bucket.urn);
             }
-            for (const block of matched) {
-                const off = PUBLIC_ACCESS_BLOCKS.filter((k) => {
-                    const v = known(() => block.props[k]);
-                    return v !== true && v !== UNKNOWN;
-                });
-                if (off.length > 0) {
-                    reportViolation(`${describe(block)} for ${describe(bucket)} leaves ${off.join(", ")} off.`, block.urn);
-                }
+        }
+        // Every block, including one for a bucket of another stack or made by hand: a block that turns a setting off
+        // opens that bucket whoever owns it.
+        for (const block of blocks) {
+            const off = PUBLIC_ACCESS_BLOCKS.filter((k) => {
+                const v = known(() => block.props[k]);
+                return v !== true && v !== UNKNOWN;
+            });
+            if (off.length > 0) {
+                const bucket = known(() => block.props.bucket);
+                const target = typeof bucket === "string" ? `bucket ${bucket}` : "its bucket";
+                reportViolation(`${describe(block)} for ${target} leaves ${off.join(", ")} off.`, block.urn);
             }
         }
     },

@@ -7,16 +7,21 @@ import { PackPolicy } from "./resources";
 export const ecsZeroDowntimeDeploys: PackPolicy = {
     name: "ecs-zero-downtime-deploys",
     description:
-        "ECS services behind a load balancer deploy without losing capacity: the deployment circuit breaker is on with rollback, and a rolling deployment keeps at least 100 % of the desired tasks healthy (the ECS default when unset).",
+        "ECS services deploy without losing capacity and report what happened: every ECS-controlled service has waitForSteadyState (else `pulumi up` reports success for a deployment the circuit breaker later rolls back, or that never becomes healthy); a service behind a load balancer also has the deployment circuit breaker on with rollback, and a rolling deployment that keeps at least 100 % of the desired tasks healthy (the ECS default when unset).",
     remediationSteps:
-        "Set deploymentCircuitBreaker: { enable: true, rollback: true } and deploymentMinimumHealthyPercent: 100 (with deploymentMaximumPercent: 200 so new tasks start beside the old ones).",
+        "Set waitForSteadyState: true on every service; behind a load balancer also deploymentCircuitBreaker: { enable: true, rollback: true } and deploymentMinimumHealthyPercent: 100 (with deploymentMaximumPercent: 200 so new tasks start beside the old ones).",
     validateResource: validateResourceOfType(aws.ecs.Service, (service, _args, reportViolation) => {
-        if ((service.loadBalancers ?? []).length === 0) {
-            return;
-        }
         const controller = service.deploymentController?.type ?? "ECS";
         if (controller !== "ECS") {
             return; // CODE_DEPLOY and EXTERNAL deployments are driven, and rolled back, outside ECS.
+        }
+        if (service.waitForSteadyState !== true) {
+            reportViolation(
+                `waitForSteadyState is ${service.waitForSteadyState ?? "unset (default false)"}: \`pulumi up\` returns once the deployment starts, so a deployment that never becomes healthy, or that the circuit breaker rolls back, is reported as a success.`,
+            );
+        }
+        if ((service.loadBalancers ?? []).length === 0) {
+            return;
         }
         const breaker = service.deploymentCircuitBreaker;
         if (breaker?.enable !== true || breaker.rollback !== true) {
@@ -55,9 +60,14 @@ export const noSecretsInEnvironment: PackPolicy = {
     remediationSteps:
         "Store the value in Secrets Manager and inject it through the container definition's secrets (valueFrom: the secret ARN, or <arn>:<json-key>::), with secretsmanager:GetSecretValue on the task execution role.",
     validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (task, _args, reportViolation) => {
+        // Read outside the try: during a preview the whole string is unknown whenever it embeds a computed value (a
+        // secret's ARN, a log group's name), and the read then throws the framework's UnknownValueError, which
+        // @pulumi/policy reports as an advisory "can't run during preview". Caught here, it would turn every first
+        // preview into a mandatory "not valid JSON" violation.
+        const text = task.containerDefinitions;
         let containers: ContainerDefinition[];
         try {
-            containers = JSON.parse(task.containerDefinitions) as ContainerDefinition[];
+            containers = JSON.parse(text) as ContainerDefinition[];
         } catch {
             reportViolation("containerDefinitions is not valid JSON, so its environment cannot be checked.");
             return;

@@ -14,7 +14,7 @@ import { packPolicies } from "../policy/policies";
 import { PackPolicy } from "../policy/resources";
 import { albWaf } from "../policy/stack";
 import { ecsZeroDowntimeDeploys, noSecretsInEnvironment, secretLooking } from "../policy/workloads";
-import { PREVIEW_UNKNOWN_STRING, resourceArgs, runResourcePolicy, runStackPolicy, stackResource } from "./policyHarness";
+import { CannotRun, PREVIEW_UNKNOWN_STRING, resourceArgs, runResourcePolicy, runStackPolicy, stackResource } from "./policyHarness";
 
 type Args = Parameters<typeof runResourcePolicy>[1];
 async function messages(policy: PackPolicy, args: Args, config: Record<string, unknown> = {}): Promise<string[]> {
@@ -439,6 +439,13 @@ describe("s3-public-access-block", () => {
     it("passes a bucket with all four blocks", async () => {
         expect(await stackMessages(s3PublicAccessBlock, [bucket("files"), pab(all)])).to.deep.equal([]);
     });
+    it("fails a block that turns a setting off even when its bucket is not in the stack", async () => {
+        const orphan = pab({ ...all, restrictPublicBuckets: false }, "someone-elses-bucket");
+        const found = await stackMessages(s3PublicAccessBlock, [orphan]);
+        expect(found).to.have.length(1);
+        expect(found[0]).to.include("someone-elses-bucket").and.to.include("restrictPublicBuckets");
+        expect(await stackMessages(s3PublicAccessBlock, [pab(all, "someone-elses-bucket")])).to.deep.equal([]);
+    });
     it("fails a missing block resource, and any of the four settings off or unset", async () => {
         expect(await stackMessages(s3PublicAccessBlock, [bucket("files")])).to.have.length(1);
         expect(await stackMessages(s3PublicAccessBlock, [bucket("files"), pab(all, "other")])).to.have.length(1);
@@ -456,7 +463,16 @@ describe("ecs-zero-downtime-deploys", () => {
         deploymentCircuitBreaker: { enable: true, rollback: true },
         deploymentMinimumHealthyPercent: 100,
         deploymentMaximumPercent: 200,
+        waitForSteadyState: true,
     };
+    it("fails a service, with or without a load balancer, that does not wait for steady state (unset is false)", async () => {
+        const { waitForSteadyState: _omit, ...unset } = behindLb;
+        for (const service of [unset, { ...behindLb, waitForSteadyState: false }, { deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 }]) {
+            const found = await messages(ecsZeroDowntimeDeploys, resourceArgs(aws.ecs.Service, service));
+            expect(found).to.have.length(1);
+            expect(found[0]).to.include("waitForSteadyState");
+        }
+    });
     it("passes a service with circuit-breaker rollback and min healthy 100 % (also when unset: the ECS default)", async () => {
         expect(await messages(ecsZeroDowntimeDeploys, resourceArgs(aws.ecs.Service, behindLb))).to.deep.equal([]);
         const { deploymentMinimumHealthyPercent: _omit, ...unset } = behindLb;
@@ -468,8 +484,8 @@ describe("ecs-zero-downtime-deploys", () => {
         expect(await messages(ecsZeroDowntimeDeploys, resourceArgs(aws.ecs.Service, { ...behindLb, deploymentCircuitBreaker: { enable: true, rollback: false } }))).to.have.length(1);
         expect(await messages(ecsZeroDowntimeDeploys, resourceArgs(aws.ecs.Service, { ...behindLb, deploymentMinimumHealthyPercent: 50 }))).to.have.length(1);
     });
-    it("leaves services without a load balancer (worker, beat) and CodeDeploy-driven ones alone", async () => {
-        expect(await messages(ecsZeroDowntimeDeploys, resourceArgs(aws.ecs.Service, { deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 }))).to.deep.equal([]);
+    it("asks no rollout settings of services without a load balancer (worker, beat) and leaves CodeDeploy-driven ones alone", async () => {
+        expect(await messages(ecsZeroDowntimeDeploys, resourceArgs(aws.ecs.Service, { deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100, waitForSteadyState: true }))).to.deep.equal([]);
         expect(await messages(ecsZeroDowntimeDeploys, resourceArgs(aws.ecs.Service, { ...behindLb, deploymentCircuitBreaker: undefined, deploymentController: { type: "CODE_DEPLOY" } }))).to.deep.equal([]);
     });
 });
@@ -501,6 +517,13 @@ describe("no-secrets-in-task-environment", () => {
     });
     it("fails container definitions that are not JSON", async () => {
         expect(await messages(noSecretsInEnvironment, resourceArgs(aws.ecs.TaskDefinition, { family: "x", containerDefinitions: "[{" }))).to.have.length(1);
+    });
+    it("leaves containerDefinitions unknown during preview to the framework's advisory, never a violation", async () => {
+        const cannotRun: CannotRun[] = [];
+        const args = resourceArgs(aws.ecs.TaskDefinition, { family: "dify-api", containerDefinitions: PREVIEW_UNKNOWN_STRING });
+        expect(await runResourcePolicy(noSecretsInEnvironment, args, {}, cannotRun)).to.deep.equal([]);
+        expect(cannotRun.map((c) => c.policy)).to.deep.equal(["no-secrets-in-task-environment"]);
+        expect(cannotRun[0].message).to.match(/can't be known during preview/);
     });
 });
 

@@ -15,6 +15,7 @@ import type { RegisteredResource } from "./mocks";
 // The engine hands policies their properties through this proxy; it throws on values unknown during preview.
 const proxy = require("@pulumi/policy/proxy") as {
     unknownCheckingProxy<T extends object>(value: T): T;
+    UnknownValueError: new (...args: never[]) => Error;
     unknownStringValue: string;
     unknownArrayValue: string;
     unknownBooleanValue: string;
@@ -110,8 +111,28 @@ export interface Violation {
     urn: string;
 }
 
-/** Runs a resource policy on one resource; returns its violations (none when it does not apply). */
-export async function runResourcePolicy(policy: PackPolicy, args: ResourceValidationArgs, config: Record<string, unknown> = {}): Promise<Violation[]> {
+/**
+ * A policy that stopped on a value unknown during preview. The CLI reports it as an advisory "can't run policy ...
+ * during preview" (@pulumi/policy's server catches the property proxy's UnknownValueError), never as a violation.
+ */
+export interface CannotRun {
+    policy: string;
+    urn: string;
+    message: string;
+}
+
+/** Collects the "can't run during preview" notes of one pack run. */
+type CannotRunSink = CannotRun[] | undefined;
+
+function isUnknownValueError(e: unknown): boolean {
+    return e instanceof proxy.UnknownValueError;
+}
+
+/**
+ * Runs a resource policy on one resource; returns its violations (none when it does not apply). A read of a value
+ * unknown during preview ends that validation as the CLI does: noted in `cannotRun` when given, else thrown.
+ */
+export async function runResourcePolicy(policy: PackPolicy, args: ResourceValidationArgs, config: Record<string, unknown> = {}, cannotRun?: CannotRunSink): Promise<Violation[]> {
     if (!("validateResource" in policy) || !policy.validateResource) {
         throw new Error(`${policy.name} is not a resource policy`);
     }
@@ -122,7 +143,9 @@ export async function runResourcePolicy(policy: PackPolicy, args: ResourceValida
         try {
             await validate(withConfig, report);
         } catch (e) {
-            if (!(e instanceof NotApplicable)) {
+            if (cannotRun && isUnknownValueError(e)) {
+                cannotRun.push({ policy: policy.name, urn: args.urn, message: (e as Error).message });
+            } else if (!(e instanceof NotApplicable)) {
                 throw e;
             }
         }
@@ -130,8 +153,8 @@ export async function runResourcePolicy(policy: PackPolicy, args: ResourceValida
     return violations;
 }
 
-/** Runs a stack policy over these resources; returns its violations. */
-export async function runStackPolicy(policy: PackPolicy, resources: PolicyResource[], config: Record<string, unknown> = {}): Promise<Violation[]> {
+/** Runs a stack policy over these resources; returns its violations (unknown values: see runResourcePolicy). */
+export async function runStackPolicy(policy: PackPolicy, resources: PolicyResource[], config: Record<string, unknown> = {}, cannotRun?: CannotRunSink): Promise<Violation[]> {
     if (!("validateStack" in policy)) {
         throw new Error(`${policy.name} is not a stack policy`);
     }
@@ -147,7 +170,9 @@ export async function runStackPolicy(policy: PackPolicy, resources: PolicyResour
     try {
         await policy.validateStack(args, (message, urn) => violations.push({ policy: policy.name, message, urn: urn ?? "" }));
     } catch (e) {
-        if (!(e instanceof NotApplicable)) {
+        if (cannotRun && isUnknownValueError(e)) {
+            cannotRun.push({ policy: policy.name, urn: "", message: (e as Error).message });
+        } else if (!(e instanceof NotApplicable)) {
             throw e;
         }
     }
@@ -211,27 +236,34 @@ export interface PackReport {
     violations: (Violation & { level: EnforcementLevel; resource: string })[];
     mandatory: number;
     advisory: number;
+    /** Policies that met a value unknown during preview (advisory notes, as the CLI prints them). */
+    cannotRun: (CannotRun & { resource: string })[];
 }
 
 /**
  * Runs every policy of the pack over a program run's registered resources with a resolved config: resource policies
  * on each resource's inputs (with its `protect`), stack policies on every resource's outputs (the mock's answer plus
- * its id), the way the engine runs them on `pulumi up`.
+ * its id, or, in a preview run, the inputs with every computed output unknown) and the property dependencies the
+ * engine records, the way the engine runs them on `pulumi up` and `pulumi preview`.
  */
 export async function runPack(resources: RegisteredResource[], config: Map<string, ResolvedPolicyConfig>, policies: PackPolicy[] = packPolicies): Promise<PackReport> {
     const byUrn = new Map<string, PolicyResource>();
     const stackResources = resources.map((r) => {
-        const converted = rawStackResource(r.type, { ...r.state, ...(r.id ? { id: r.id } : {}) }, r.name, r.protect, {});
+        const id = r.id ?? (r.custom ? PREVIEW_UNKNOWN_STRING : undefined);
+        const converted = rawStackResource(r.type, { ...r.state, ...(id ? { id } : {}) }, r.name, r.protect, {});
         converted.urn = r.urn;
         byUrn.set(r.urn, converted);
         return converted;
     });
+    const resolve = (urns: string[]) => urns.map((u) => byUrn.get(u)).filter((d): d is PolicyResource => d !== undefined);
     resources.forEach((r, i) => {
-        stackResources[i].dependencies = r.dependencies.map((u) => byUrn.get(u)).filter((d): d is PolicyResource => d !== undefined);
+        stackResources[i].dependencies = resolve(r.dependencies);
+        stackResources[i].propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, urns]) => [k, resolve(urns)]));
         stackResources[i].parent = byUrn.get(r.parent);
     });
 
-    const report: PackReport = { violations: [], mandatory: 0, advisory: 0 };
+    const report: PackReport = { violations: [], mandatory: 0, advisory: 0, cannotRun: [] };
+    const cannotRun: CannotRun[] = [];
     const names = new Map(resources.map((r) => [r.urn, `${r.type} ${r.name}`]));
     for (const p of policies) {
         const { level, properties } = config.get(p.name)!;
@@ -240,12 +272,12 @@ export async function runPack(resources: RegisteredResource[], config: Map<strin
         }
         let found: Violation[] = [];
         if ("validateStack" in p) {
-            found = await runStackPolicy(p, stackResources, properties);
+            found = await runStackPolicy(p, stackResources, properties, cannotRun);
         } else {
             for (const r of resources) {
                 const args = rawResourceArgs(r.type, r.inputs, r.name, r.protect);
                 args.urn = r.urn;
-                found.push(...(await runResourcePolicy(p, args, properties)));
+                found.push(...(await runResourcePolicy(p, args, properties, cannotRun)));
             }
         }
         const effective: EnforcementLevel = level === "remediate" ? "mandatory" : level;
@@ -254,11 +286,13 @@ export async function runPack(resources: RegisteredResource[], config: Map<strin
             report[effective === "mandatory" ? "mandatory" : "advisory"]++;
         }
     }
+    report.cannotRun = cannotRun.map((c) => ({ ...c, resource: names.get(c.urn) ?? "(stack)" }));
     return report;
 }
 
 /** The report as the CLI prints it: one line per violation. */
 export function formatReport(stack: string, report: PackReport): string {
     const lines = report.violations.map((v) => `  [${v.level}] ${v.policy}: ${v.resource}: ${v.message}`);
-    return [`policy pack on ${stack}: ${report.mandatory} mandatory, ${report.advisory} advisory violation(s)`, ...lines].join("\n");
+    const notes = report.cannotRun.map((c) => `  [advisory] can't run ${c.policy} during preview: ${c.resource}: ${c.message}`);
+    return [`policy pack on ${stack}: ${report.mandatory} mandatory, ${report.advisory} advisory violation(s)`, ...lines, ...notes].join("\n");
 }
