@@ -1,0 +1,52 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSettings, DifyRole } from "../../config/cluster";
+import type { AwsContext } from "../awsContext";
+import type { CacheConnection, DatabaseConnection, EdgeAttachment, FileBucket } from "../contracts";
+import type { LogGroupSettings } from "../logGroup";
+
+export interface DifyClusterArgs {
+    /** Physical-name prefix (`dify-prd`): cluster, services, task families and log groups start with it. */
+    namePrefix: string;
+    vpcId: pulumi.Input<string>;
+    /** IPv4 CIDR of the VPC; the SSRF proxy denies it as a destination and accepts clients only from it. */
+    vpcCidr: pulumi.Input<string>;
+    /** Private subnets (with NAT egress) the tasks run in, one per AZ; services spread over them. */
+    privateSubnetIds: pulumi.Input<string[]>;
+    /** The stack's customer-managed KMS key: encrypts the inner-keys secret and ECS Exec sessions. Undefined: AWS-managed keys. */
+    kmsKeyArn?: pulumi.Input<string>;
+    /** Retention and key of every log group (one per role, the migration task and ECS Exec audit). */
+    logs: LogGroupSettings;
+    /** The ALB: target groups the web, api and plugin-daemon services register in, and its security group. */
+    edge: EdgeAttachment;
+    database: DatabaseConnection;
+    cache: CacheConnection;
+    bucket: FileBucket;
+    /** Images, sizes, task counts, Spot, ECS Exec, Bedrock, SMTP and extra env/secrets (config/cluster.ts). */
+    settings: ClusterSettings;
+}
+
+/** What every part of the cluster is built with: the component (parent of everything), its name and arguments. */
+export interface ClusterScope {
+    /** The component's logical name; children's names derive from it. */
+    name: string;
+    parent: pulumi.Resource;
+    ctx: AwsContext;
+    args: DifyClusterArgs;
+}
+
+/** Cloud Map / ECS names use hyphens. */
+export const KEBAB: Record<DifyRole, string> = {
+    web: "web",
+    api: "api",
+    worker: "worker",
+    beat: "beat",
+    pluginDaemon: "plugin-daemon",
+    sandbox: "sandbox",
+    ssrfProxy: "ssrf-proxy",
+};
+
+export const ROLES = Object.keys(KEBAB) as DifyRole[];
+
+export function mapValues<K extends string, A, B>(rec: Record<K, A>, f: (a: A, k: K) => B): Record<K, B> {
+    return Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, f(v as A, k as K)])) as Record<K, B>;
+}

@@ -1,0 +1,279 @@
+/**
+ * DifyCluster: Dify on ECS Fargate. This file reads as the outline; each concern lives beside it:
+ * - context.ts: the args, the scope every part is built with, role names;
+ * - roles.ts: who calls whom, ports, health checks, grace and stop times, scaling targets;
+ * - secrets.ts: the inner keys and the SMTP password;
+ * - network.ts: one security group per role and every allowed path;
+ * - iam.ts: the execution role and the task roles;
+ * - images.ts: where images come from;
+ * - tasks.ts: task definitions; services.ts: services and autoscaling.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DifyRole, EnvTarget, ScaledRole, SCALED_ROLES } from "../../config/cluster";
+import { awsContext } from "../awsContext";
+import {
+    apiEnvironment,
+    ContainerEnvironment,
+    EnvironmentInputs,
+    pluginDaemonEnvironment,
+    sandboxEnvironment,
+    ssrfProxyEnvironment,
+    webEnvironment,
+    withExtras,
+} from "../difyEnvironment";
+import { logGroup } from "../logGroup";
+import { DEFAULT_MIGRATION_TIMEOUT_SECONDS, MigrationGate } from "../migrationGate";
+import { squidConf } from "../ssrfProxyConfig";
+import { ClusterScope, DifyClusterArgs, KEBAB, mapValues, ROLES } from "./context";
+import { executionRole, taskRole } from "./iam";
+import { imageReferences } from "./images";
+import { roleSecurityGroups, securityGroupGraph } from "./network";
+import { GATED_ROLES } from "./roles";
+import { innerKeys, smtpPassword } from "./secrets";
+import { autoscaling, service } from "./services";
+import { taskDefinition } from "./tasks";
+
+export type { DifyClusterArgs } from "./context";
+export { UNSCOPED_ACTIONS } from "./iam";
+export { imageReferences } from "./images";
+export { SCALING } from "./roles";
+
+/**
+ * Dify on ECS Fargate: one cluster (Container Insights, ECS Exec with audit logs, FARGATE and FARGATE_SPOT), one
+ * service per role reaching the others by Service Connect name, the inner keys in Secrets Manager, least-privilege
+ * roles and security groups, autoscaling, and a migration gate the web, api, worker and beat services wait for.
+ */
+export class DifyCluster extends pulumi.ComponentResource {
+    public readonly clusterName: pulumi.Output<string>;
+    public readonly clusterArn: pulumi.Output<string>;
+    /** ECS service name per role. */
+    public readonly serviceNames: Record<DifyRole, pulumi.Output<string>>;
+    /** Log group name per role, the migration task and the ECS Exec audit log. */
+    public readonly logGroupNames: Record<DifyRole | "migration" | "execAudit", pulumi.Output<string>>;
+    /** Security group per role (the migration task uses the api's). */
+    public readonly securityGroupIds: Record<DifyRole, pulumi.Output<string>>;
+    public readonly taskRoleArns: Record<DifyRole, pulumi.Output<string>>;
+    public readonly executionRoleArn: pulumi.Output<string>;
+    /** The Cloud Map namespace services find each other in. */
+    public readonly serviceConnectNamespaceArn: pulumi.Output<string>;
+    /** The Secrets Manager secret holding SECRET_KEY, PLUGIN_DAEMON_KEY, INNER_API_KEY_FOR_PLUGIN, CODE_EXECUTION_API_KEY. */
+    public readonly innerKeysSecretArn: pulumi.Output<string>;
+    public readonly migrationTaskDefinitionArn: pulumi.Output<string>;
+    /** The ECS task of the last migration run (changes once per api image). */
+    public readonly migrationTaskArn: pulumi.Output<string>;
+    /** Shell command that opens a shell in a running api task (or says how to enable ECS Exec). */
+    public readonly ecsExecCommand: pulumi.Output<string>;
+    /** Image references per role as deployed. */
+    public readonly images: Record<DifyRole, string>;
+
+    constructor(name: string, args: DifyClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dify-aws:app:DifyCluster", name, {}, opts);
+        const scope: ClusterScope = { name, parent: this, ctx: awsContext(this), args };
+        const s = args.settings;
+        const prefix = args.namePrefix;
+        const parent = { parent: this };
+
+        this.images = imageReferences(s);
+
+        // --- logs -----------------------------------------------------------------------------------------------
+        const logGroups = {} as Record<DifyRole | "migration" | "execAudit", aws.cloudwatch.LogGroup>;
+        for (const role of [...ROLES, "migration"] as (DifyRole | "migration")[]) {
+            const kebab = role === "migration" ? "migration" : KEBAB[role];
+            logGroups[role] = logGroup(`${name}-${kebab}`, `/ecs/${prefix}/${kebab}`, args.logs, parent);
+        }
+        logGroups.execAudit = logGroup(`${name}-exec-audit`, `/ecs/${prefix}/exec-audit`, args.logs, parent);
+        this.logGroupNames = mapValues(logGroups, (lg) => lg.name);
+
+        // --- cluster ------------------------------------------------------------------------------------------------
+        const namespace = new aws.servicediscovery.HttpNamespace(
+            `${name}-namespace`,
+            { name: `${prefix}.internal`, description: `Service Connect names of ${prefix}'s Dify roles` },
+            parent,
+        );
+        this.serviceConnectNamespaceArn = namespace.arn;
+        const cluster = new aws.ecs.Cluster(
+            `${name}-cluster`,
+            {
+                name: prefix,
+                settings: [{ name: "containerInsights", value: "enabled" }],
+                serviceConnectDefaults: { namespace: namespace.arn },
+                configuration: {
+                    executeCommandConfiguration: {
+                        kmsKeyId: args.kmsKeyArn,
+                        // Every ECS Exec session is recorded in CloudWatch, encrypted when the stack has its own key.
+                        logging: "OVERRIDE",
+                        logConfiguration: {
+                            cloudWatchLogGroupName: logGroups.execAudit.name,
+                            cloudWatchEncryptionEnabled: args.kmsKeyArn !== undefined,
+                        },
+                    },
+                },
+            },
+            parent,
+        );
+        const capacityProviders = new aws.ecs.ClusterCapacityProviders(
+            `${name}-capacity`,
+            {
+                clusterName: cluster.name,
+                capacityProviders: ["FARGATE", "FARGATE_SPOT"],
+                defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
+            },
+            parent,
+        );
+        this.clusterName = cluster.name;
+        this.clusterArn = cluster.arn;
+
+        // --- secrets ------------------------------------------------------------------------------------------------
+        const inner = innerKeys(scope);
+        this.innerKeysSecretArn = inner.secret.arn;
+        const smtpPasswordRef = smtpPassword(scope);
+        const secretVersions: pulumi.Resource[] = [inner.version, ...(smtpPasswordRef?.version ? [smtpPasswordRef.version] : [])];
+
+        // --- network ------------------------------------------------------------------------------------------------
+        const sgs = roleSecurityGroups(scope);
+        this.securityGroupIds = mapValues(sgs, (sg) => sg.id);
+        const networkRules = securityGroupGraph(scope, sgs);
+
+        // --- IAM ------------------------------------------------------------------------------------------------------
+        const secretArns = pulumi
+            .all([
+                args.database.username.secretArn,
+                args.database.password.secretArn,
+                args.cache.authToken.secretArn,
+                args.cache.celeryBrokerUrl.secretArn,
+                inner.secret.arn,
+                ...(smtpPasswordRef ? [smtpPasswordRef.secretArn] : []),
+                ...Object.values(s.extraSecrets)
+                    .flat()
+                    .filter((x) => x!.kind === "secretsmanager")
+                    .map((x) => x!.resourceArn),
+            ])
+            .apply((arns) => [...new Set(arns)].sort());
+        const ssmParameterArns = [...new Set(Object.values(s.extraSecrets).flat().filter((x) => x!.kind === "ssm").map((x) => x!.resourceArn))].sort();
+        const execution = executionRole(scope, this.images, secretArns, ssmParameterArns, Object.values(logGroups));
+        this.executionRoleArn = execution.role.arn;
+        const taskRoles = {} as Record<DifyRole, aws.iam.Role>;
+        const taskPolicies: pulumi.Resource[] = [];
+        for (const role of ROLES) {
+            const { role: r, policies } = taskRole(scope, role, logGroups.execAudit);
+            taskRoles[role] = r;
+            taskPolicies.push(...policies);
+        }
+        this.taskRoleArns = mapValues(taskRoles, (r) => r.arn);
+
+        // --- task definitions ---------------------------------------------------------------------------------------
+        const envInputs: EnvironmentInputs = {
+            publicUrl: args.edge.publicUrl,
+            region: scope.ctx.region,
+            database: args.database,
+            cache: args.cache,
+            bucket: args.bucket,
+            innerKeys: inner.refs,
+            smtp: s.smtp && smtpPasswordRef ? { settings: s.smtp, password: smtpPasswordRef.valueFrom } : undefined,
+        };
+        const extras = (...targets: EnvTarget[]) => ({
+            env: Object.assign({}, ...targets.map((t) => s.extraEnvironment[t] ?? {})) as Record<string, string>,
+            secrets: targets.flatMap((t) => s.extraSecrets[t] ?? []),
+        });
+        const envFor = (role: DifyRole | "migration"): ContainerEnvironment => {
+            const base = (() => {
+                switch (role) {
+                    case "web":
+                        return webEnvironment(envInputs);
+                    case "api":
+                    case "worker":
+                    case "beat":
+                    case "migration":
+                        return apiEnvironment(role, envInputs);
+                    case "pluginDaemon":
+                        return pluginDaemonEnvironment(envInputs);
+                    case "sandbox":
+                        return sandboxEnvironment(envInputs);
+                    case "ssrfProxy":
+                        return ssrfProxyEnvironment(squidConf(args.vpcCidr));
+                }
+            })();
+            // The migration task runs the api application: it takes the api's extras, then its own.
+            const x = role === "migration" ? extras("api", "migration") : extras(role);
+            return withExtras(base, x.env, x.secrets);
+        };
+
+        const taskDefs = {} as Record<DifyRole | "migration", aws.ecs.TaskDefinition>;
+        for (const role of [...ROLES, "migration"] as (DifyRole | "migration")[]) {
+            const sizeRole: DifyRole = role === "migration" ? "api" : role;
+            const size = sizeRole === "beat" ? s.beat : s.roles[sizeRole as ScaledRole];
+            taskDefs[role] = taskDefinition(scope, role, {
+                image: this.images[sizeRole],
+                env: envFor(role),
+                cpu: size.cpu,
+                memory: size.memory,
+                logGroup: logGroups[role],
+                executionRoleArn: execution.role.arn,
+                // The migration task runs with the api's identity (same application, same bucket access).
+                taskRoleArn: taskRoles[sizeRole].arn,
+            });
+        }
+        this.migrationTaskDefinitionArn = taskDefs.migration.arn;
+
+        // --- migration gate ---------------------------------------------------------------------------------------
+        const gate = new MigrationGate(
+            `${name}-migration`,
+            {
+                clusterArn: cluster.arn,
+                taskDefinitionArn: taskDefs.migration.arn,
+                containerName: "migration",
+                subnetIds: args.privateSubnetIds,
+                securityGroupIds: [sgs.api.id],
+                image: this.images.api,
+                region: scope.ctx.region,
+                timeoutSeconds: DEFAULT_MIGRATION_TIMEOUT_SECONDS,
+            },
+            {
+                parent: this,
+                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...secretVersions, ...(networkRules.dataPaths.api ?? []), ...networkRules.internet.api],
+            },
+        );
+        this.migrationTaskArn = gate.taskArn;
+
+        // --- services ---------------------------------------------------------------------------------------------
+        const services = {} as Record<DifyRole, aws.ecs.Service>;
+        for (const role of ROLES) {
+            // No new task of the Dify version may start before its migration succeeded: api, worker and beat run the
+            // new schema's code, and web (same Dify tag) must not roll to a UI whose api stays on the old version when
+            // the migration fails. The plugin daemon, sandbox and proxy are versioned apart and never touch the schema.
+            const gated = GATED_ROLES.includes(role);
+            services[role] = service(scope, role, {
+                clusterArn: cluster.arn,
+                namespaceArn: namespace.arn,
+                taskDefinitionArn: taskDefs[role].arn,
+                securityGroupId: sgs[role].id,
+                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...secretVersions, ...networkRules.all, ...(gated ? [gate] : [])],
+            });
+        }
+        this.serviceNames = mapValues(services, (svc) => svc.name);
+
+        for (const role of SCALED_ROLES) {
+            autoscaling(scope, role, cluster.name, services[role]);
+        }
+
+        this.ecsExecCommand = s.ecsExecEnabled
+            ? pulumi.interpolate`aws ecs execute-command --region ${scope.ctx.region} --cluster ${cluster.name} --container api --interactive --command /bin/bash --task "$(aws ecs list-tasks --region ${scope.ctx.region} --cluster ${cluster.name} --service-name ${services.api.name} --desired-status RUNNING --query 'taskArns[0]' --output text)"`
+            : pulumi.output("ECS Exec is disabled on this stack (set dify-aws:ecsExecEnabled=true)");
+
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            clusterArn: this.clusterArn,
+            serviceNames: this.serviceNames,
+            logGroupNames: this.logGroupNames,
+            securityGroupIds: this.securityGroupIds,
+            taskRoleArns: this.taskRoleArns,
+            executionRoleArn: this.executionRoleArn,
+            serviceConnectNamespaceArn: this.serviceConnectNamespaceArn,
+            innerKeysSecretArn: this.innerKeysSecretArn,
+            migrationTaskDefinitionArn: this.migrationTaskDefinitionArn,
+            migrationTaskArn: this.migrationTaskArn,
+            ecsExecCommand: this.ecsExecCommand,
+        });
+    }
+}

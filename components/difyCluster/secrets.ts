@@ -1,0 +1,57 @@
+/** The secrets DifyCluster generates or stores itself: Dify's inner keys and, from a stack secret, the SMTP password. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { SecretRef } from "../contracts";
+import { INNER_KEY_NAMES, InnerKeyName } from "../difyEnvironment";
+import { ClusterScope } from "./context";
+
+/**
+ * Dify's inner keys, generated once per stack and kept in one Secrets Manager secret (a JSON key each). 64
+ * alphanumerics are ~381 bits, more than `openssl rand -base64 42` (336 bits) that Dify documents for SECRET_KEY,
+ * and need no escaping anywhere. Four generators, so no two keys are equal.
+ */
+export function innerKeys(scope: ClusterScope) {
+    const { name, parent, args } = scope;
+    const values = {} as Record<InnerKeyName, pulumi.Output<string>>;
+    for (const key of INNER_KEY_NAMES) {
+        values[key] = new random.RandomPassword(`${name}-${key.toLowerCase().replace(/_/g, "-")}`, { length: 64, special: false }, { parent }).result;
+    }
+    const secret = new aws.secretsmanager.Secret(
+        `${name}-inner-keys`,
+        {
+            namePrefix: `${args.namePrefix}/dify-inner-keys-`,
+            description: "Dify SECRET_KEY, PLUGIN_DAEMON_KEY (= daemon SERVER_KEY), INNER_API_KEY_FOR_PLUGIN (= daemon DIFY_INNER_API_KEY), CODE_EXECUTION_API_KEY (= sandbox API_KEY)",
+            kmsKeyId: args.kmsKeyArn,
+        },
+        { parent },
+    );
+    const version = new aws.secretsmanager.SecretVersion(
+        `${name}-inner-keys`,
+        { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) },
+        { parent },
+    );
+    const refs = Object.fromEntries(INNER_KEY_NAMES.map((k) => [k, { secretArn: secret.arn, jsonKey: k }])) as Record<InnerKeyName, SecretRef>;
+    return { secret, version, refs };
+}
+
+/** The SMTP password reference: the user's secret ARN, or a secret this component stores from the stack secret. */
+export function smtpPassword(scope: ClusterScope) {
+    const { name, parent, args } = scope;
+    const s = args.settings;
+    if (!s.smtp) {
+        return undefined;
+    }
+    const pw = s.smtp.password;
+    if ("secretArn" in pw) {
+        const base = pw.secretArn.replace(/:[^:]+::$/, "");
+        return { secretArn: pulumi.output(base), valueFrom: pulumi.output(pw.secretArn), version: undefined };
+    }
+    const secret = new aws.secretsmanager.Secret(
+        `${name}-smtp-password`,
+        { namePrefix: `${args.namePrefix}/dify-smtp-password-`, description: "SMTP password for Dify mail (SMTP_PASSWORD)", kmsKeyId: args.kmsKeyArn },
+        { parent },
+    );
+    const version = new aws.secretsmanager.SecretVersion(`${name}-smtp-password`, { secretId: secret.id, secretString: pw.value }, { parent });
+    return { secretArn: secret.arn, valueFrom: secret.arn, version };
+}

@@ -1,0 +1,136 @@
+/** ECS services: capacity providers, rolling deployments, Service Connect, the load balancer, and autoscaling. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { DifyRole, ScaledRole } from "../../config/cluster";
+import { ClusterScope, KEBAB } from "./context";
+import { LB_GRACE_SECONDS, LB_ROLES, LbRole, SCALING, SERVER_ROLES } from "./roles";
+
+export interface ServiceSpec {
+    clusterArn: pulumi.Output<string>;
+    namespaceArn: pulumi.Output<string>;
+    taskDefinitionArn: pulumi.Output<string>;
+    securityGroupId: pulumi.Output<string>;
+    dependsOn: pulumi.Resource[];
+}
+
+export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aws.ecs.Service {
+    const { args } = scope;
+    const s = args.settings;
+    const kebab = KEBAB[role];
+    const lbPort = (LB_ROLES as Record<string, number>)[role];
+    const lbRole = lbPort !== undefined ? (role as LbRole) : undefined;
+    const server = (SERVER_ROLES as Record<string, { dns: string; port: number }>)[role];
+    const isBeat = role === "beat";
+    const spot = s.spotRoles.includes(role);
+    // web and api keep one on-demand task even when Spot is allowed, so an interruption never empties them.
+    const onDemandBase = role === "web" || role === "api" ? 1 : 0;
+    const capacityProviderStrategies = spot
+        ? [
+              { capacityProvider: "FARGATE", base: onDemandBase, weight: 0 },
+              { capacityProvider: "FARGATE_SPOT", base: 0, weight: 1 },
+          ]
+        : [{ capacityProvider: "FARGATE", base: 0, weight: 1 }];
+    const desiredCount = isBeat ? 1 : s.roles[role as ScaledRole].minTasks;
+    return new aws.ecs.Service(
+        `${scope.name}-${kebab}`,
+        {
+            name: `${args.namePrefix}-${kebab}`,
+            cluster: o.clusterArn,
+            taskDefinition: o.taskDefinitionArn,
+            desiredCount,
+            capacityProviderStrategies,
+            // The provider replaces a service whose capacity provider strategy changes unless this is true, and a
+            // replacement of a service with a fixed name fails as a duplicate (or deletes the running service
+            // first). With it, changing fargateSpotRoles is an in-place rolling deployment. It forces a new
+            // deployment only when `pulumi up` updates the service anyway, never on an unchanged one.
+            forceNewDeployment: true,
+            platformVersion: "LATEST",
+            networkConfiguration: { subnets: args.privateSubnetIds, securityGroups: [o.securityGroupId], assignPublicIp: false },
+            // beat: stop the old task before the new one starts, so two beats never dispatch the same schedule.
+            // Everything else: never drop below the running capacity, start the new tasks beside the old ones.
+            deploymentMinimumHealthyPercent: isBeat ? 0 : 100,
+            deploymentMaximumPercent: isBeat ? 100 : 200,
+            deploymentCircuitBreaker: { enable: true, rollback: true },
+            // Keeps tasks spread over the AZs after scaling or an AZ outage.
+            availabilityZoneRebalancing: isBeat ? "DISABLED" : "ENABLED",
+            // `pulumi up` fails (after the circuit breaker rolled back) instead of reporting a deployment that never became healthy.
+            waitForSteadyState: true,
+            enableExecuteCommand: s.ecsExecEnabled,
+            propagateTags: "SERVICE",
+            enableEcsManagedTags: true,
+            ...(lbRole
+                ? {
+                      healthCheckGracePeriodSeconds: LB_GRACE_SECONDS[lbRole],
+                      loadBalancers: [
+                          {
+                              // Carries the listener's dependency: tasks register only once its rules forward to the group.
+                              targetGroupArn: pulumi.all([args.edge.targetGroups[lbRole].arn, args.edge.listenerArn]).apply(([tg]) => tg),
+                              containerName: kebab,
+                              containerPort: lbPort,
+                          },
+                      ],
+                  }
+                : {}),
+            serviceConnectConfiguration: {
+                enabled: true,
+                namespace: o.namespaceArn,
+                services: server
+                    ? [
+                          {
+                              portName: kebab,
+                              discoveryName: server.dns,
+                              clientAlias: [{ port: server.port, dnsName: server.dns }],
+                              // TCP mode (no appProtocol): no 15 s per-request timeout on streamed plugin/LLM calls;
+                              // an idle connection lives an hour, like nginx's proxy_read_timeout in compose.
+                              timeout: { idleTimeoutSeconds: 3600 },
+                          },
+                      ]
+                    : undefined,
+            },
+            tags: { "dify-aws:role": kebab },
+        },
+        // Autoscaling owns the desired count once the service exists.
+        { parent: scope.parent, dependsOn: o.dependsOn, ignoreChanges: isBeat ? [] : ["desiredCount"] },
+    );
+}
+
+/** Target tracking on CPU and memory for every scaled role, and on ALB requests per target for web and api. */
+export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: pulumi.Output<string>, svc: aws.ecs.Service): void {
+    const { name, parent, args } = scope;
+    const s = args.settings;
+    const kebab = KEBAB[role];
+    const target = new aws.appautoscaling.Target(
+        `${name}-${kebab}`,
+        {
+            serviceNamespace: "ecs",
+            scalableDimension: "ecs:service:DesiredCount",
+            resourceId: pulumi.interpolate`service/${clusterName}/${svc.name}`,
+            minCapacity: s.roles[role].minTasks,
+            maxCapacity: s.roles[role].maxTasks,
+        },
+        { parent },
+    );
+    const policy = (metric: string, value: number, resourceLabel?: pulumi.Input<string>) =>
+        new aws.appautoscaling.Policy(
+            `${name}-${kebab}-${metric.replace(/^(ECSServiceAverage|ALB)/, "").toLowerCase()}`,
+            {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: target.serviceNamespace,
+                scalableDimension: target.scalableDimension,
+                resourceId: target.resourceId,
+                targetTrackingScalingPolicyConfiguration: {
+                    predefinedMetricSpecification: { predefinedMetricType: metric, resourceLabel },
+                    targetValue: value,
+                    scaleOutCooldown: SCALING.scaleOutCooldown,
+                    scaleInCooldown: SCALING.scaleInCooldown,
+                },
+            },
+            { parent },
+        );
+    policy("ECSServiceAverageCPUUtilization", SCALING.cpuPercent);
+    policy("ECSServiceAverageMemoryUtilization", SCALING.memoryPercent);
+    if (role === "web" || role === "api") {
+        const tg = args.edge.targetGroups[role];
+        policy("ALBRequestCountPerTarget", s.albRequestsPerTarget, pulumi.interpolate`${args.edge.loadBalancerArnSuffix}/${tg.arnSuffix}`);
+    }
+}

@@ -1,0 +1,58 @@
+/** Task definitions: one container per Dify role (and the migration task), its environment, secrets and health check. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { DifyRole } from "../../config/cluster";
+import { ContainerEnvironment, INTERNAL, toEcs } from "../difyEnvironment";
+import { SQUID_COMMAND } from "../ssrfProxyConfig";
+import { ClusterScope, KEBAB } from "./context";
+import { HEALTH_CHECKS, HealthCheck, SERVER_ROLES, STOP_TIMEOUT } from "./roles";
+
+export interface TaskSpec {
+    image: string;
+    env: ContainerEnvironment;
+    /** Task CPU units and memory (MiB), a pair Fargate accepts. */
+    cpu: number;
+    memory: number;
+    logGroup: aws.cloudwatch.LogGroup;
+    executionRoleArn: pulumi.Output<string>;
+    taskRoleArn: pulumi.Output<string>;
+}
+
+export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration", t: TaskSpec): aws.ecs.TaskDefinition {
+    const kebab = role === "migration" ? "migration" : KEBAB[role];
+    const { environment, secrets } = toEcs(t.env);
+    const port = role === "migration" || role === "worker" || role === "beat" ? undefined : role === "web" ? INTERNAL.web.port : SERVER_ROLES[role].port;
+    const healthCheck: HealthCheck | undefined = role === "migration" ? undefined : HEALTH_CHECKS[role];
+    const container = pulumi.all([environment, secrets, t.logGroup.name, scope.ctx.region]).apply(([env, sec, group, region]) => ({
+        name: kebab,
+        image: t.image,
+        essential: true,
+        environment: env,
+        secrets: sec,
+        ...(port !== undefined ? { portMappings: [{ name: kebab, containerPort: port, protocol: "tcp" }] } : {}),
+        ...(healthCheck ? { healthCheck } : {}),
+        ...(role === "ssrfProxy" ? { entryPoint: ["/bin/bash", "-c"], command: [SQUID_COMMAND] } : {}),
+        stopTimeout: role === "migration" ? 30 : STOP_TIMEOUT[role],
+        // An init process reaps the plugin daemon's and sandbox's children and is what ECS Exec attaches beside.
+        linuxParameters: { initProcessEnabled: true },
+        logConfiguration: {
+            logDriver: "awslogs",
+            options: { "awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": kebab },
+        },
+    }));
+    return new aws.ecs.TaskDefinition(
+        `${scope.name}-${kebab}`,
+        {
+            family: `${scope.args.namePrefix}-${kebab}`,
+            requiresCompatibilities: ["FARGATE"],
+            networkMode: "awsvpc",
+            cpu: String(t.cpu),
+            memory: String(t.memory),
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+            executionRoleArn: t.executionRoleArn,
+            taskRoleArn: t.taskRoleArn,
+            containerDefinitions: pulumi.jsonStringify([container]),
+        },
+        { parent: scope.parent },
+    );
+}
