@@ -7,6 +7,7 @@ import { awsContext, AwsContext } from "./awsContext";
 import { tlsOnlyStatements } from "./bucketTls";
 import type { EdgeAttachment } from "./contracts";
 import { logGroup, LogGroupSettings } from "./logGroup";
+import { after } from "./ordering";
 
 export interface EdgeAlbArgs {
     /** The VPC of the load balancer and its target groups. */
@@ -242,17 +243,15 @@ export class EdgeAlb extends pulumi.ComponentResource {
 
         // Each ARN handed to the consumer resolves only once the rules that route to its group exist: ECS refuses a
         // service whose target group is not yet attached to a load balancer, and depending on these values orders it.
-        const after = (value: pulumi.Output<string>, deps: { arn: pulumi.Output<string> }[]) =>
-            pulumi.all([value, ...deps.map((d) => d.arn)]).apply(([v]) => v);
         this.attachment = {
             publicUrl: this.publicUrl,
             securityGroupId: sg.id,
             loadBalancerArnSuffix: alb.arnSuffix,
-            listenerArn: after(forwarding.arn, [...rules.api, ...rules.pluginDaemon]),
+            listenerArn: after(forwarding.arn, ...rules.api, ...rules.pluginDaemon),
             targetGroups: {
-                web: { arn: after(tgs.web.arn, [forwarding]), arnSuffix: tgs.web.arnSuffix },
-                api: { arn: after(tgs.api.arn, rules.api), arnSuffix: tgs.api.arnSuffix },
-                pluginDaemon: { arn: after(tgs.pluginDaemon.arn, rules.pluginDaemon), arnSuffix: tgs.pluginDaemon.arnSuffix },
+                web: { arn: after(tgs.web.arn, forwarding), arnSuffix: tgs.web.arnSuffix },
+                api: { arn: after(tgs.api.arn, ...rules.api), arnSuffix: tgs.api.arnSuffix },
+                pluginDaemon: { arn: after(tgs.pluginDaemon.arn, ...rules.pluginDaemon), arnSuffix: tgs.pluginDaemon.arnSuffix },
             },
         };
 

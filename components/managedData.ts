@@ -6,6 +6,7 @@ import { awsContext } from "./awsContext";
 import { tlsOnlyStatements } from "./bucketTls";
 import { CacheConnection, DatabaseConnection, FileBucket } from "./contracts";
 import { logGroup, LogGroupSettings } from "./logGroup";
+import { after } from "./ordering";
 
 export interface ManagedDataArgs {
     /** The VPC the database and cache security groups belong to. */
@@ -310,14 +311,19 @@ export class ManagedData extends pulumi.ComponentResource {
             recoveryWindowInDays,
         );
 
+        // The cluster resource is complete before any instance exists, and a cluster without a writer refuses every
+        // connection: the migration (`flask upgrade-db`) would fail the first `up`, and the plugin daemon panics on a
+        // failed database init. So the endpoints resolve only once the instances exist, and the credentials only once
+        // their value is stored; whoever connects depends on both without having to know.
+        const secretArn = after(secret.arn, secret.version);
         const connection: DatabaseConnection = {
-            host: cluster.endpoint,
-            readerHost: cluster.readerEndpoint,
-            port: cluster.port,
+            host: after(cluster.endpoint, instances[0]),
+            readerHost: after(cluster.readerEndpoint, ...instances),
+            port: after(cluster.port, instances[0]),
             databaseName: DATABASE_NAME,
             pluginDatabaseName: PLUGIN_DATABASE_NAME,
-            username: { secretArn: secret.arn, jsonKey: "username" },
-            password: { secretArn: secret.arn, jsonKey: "password" },
+            username: { secretArn, jsonKey: "username" },
+            password: { secretArn, jsonKey: "password" },
             securityGroupId: securityGroup.id,
         };
         return {
@@ -325,7 +331,7 @@ export class ManagedData extends pulumi.ComponentResource {
             clusterIdentifier: cluster.clusterIdentifier,
             clusterArn: cluster.arn,
             instanceIdentifiers: instances.map((x) => x.identifier),
-            secretArn: secret.arn,
+            secretArn,
         };
     }
 
@@ -426,12 +432,16 @@ export class ManagedData extends pulumi.ComponentResource {
             recoveryWindowInDays,
         );
 
+        // Endpoints come from the replication group (so they exist once it does); secret ARNs resolve once the value
+        // is stored, so a task never starts against an empty secret.
+        const authTokenSecretArn = after(authTokenSecret.arn, authTokenSecret.version);
+        const celeryBrokerUrlSecretArn = after(brokerSecret.arn, brokerSecret.version);
         const connection: CacheConnection = {
-            host: group.primaryEndpointAddress,
-            readerHost: group.readerEndpointAddress,
-            port: group.port.apply((port) => port ?? REDIS_PORT),
-            authToken: { secretArn: authTokenSecret.arn },
-            celeryBrokerUrl: { secretArn: brokerSecret.arn },
+            host: after(group.primaryEndpointAddress, group),
+            readerHost: after(group.readerEndpointAddress, group),
+            port: after(group.port.apply((port) => port ?? REDIS_PORT), group),
+            authToken: { secretArn: authTokenSecretArn },
+            celeryBrokerUrl: { secretArn: celeryBrokerUrlSecretArn },
             securityGroupId: securityGroup.id,
         };
         return {
@@ -439,8 +449,8 @@ export class ManagedData extends pulumi.ComponentResource {
             replicationGroupId: group.replicationGroupId,
             // One id per node, known in number at preview so consumers can create one alarm per node.
             memberClusterIds: Array.from({ length: 1 + s.replicaCount }, (_, i) => group.memberClusters.apply((ids) => [...ids].sort()[i])),
-            authTokenSecretArn: authTokenSecret.arn,
-            celeryBrokerUrlSecretArn: brokerSecret.arn,
+            authTokenSecretArn,
+            celeryBrokerUrlSecretArn,
         };
     }
 
@@ -462,7 +472,7 @@ export class ManagedData extends pulumi.ComponentResource {
         );
     }
 
-    /** A Secrets Manager secret and its value, which stays a Pulumi secret end to end. */
+    /** A Secrets Manager secret and its value (its version), which stays a Pulumi secret end to end. */
     private storedSecret(
         resourceName: string,
         secretName: string,
@@ -470,14 +480,14 @@ export class ManagedData extends pulumi.ComponentResource {
         value: pulumi.Input<string>,
         kmsKeyArn: pulumi.Input<string> | undefined,
         recoveryWindowInDays: number,
-    ): aws.secretsmanager.Secret {
+    ): { arn: pulumi.Output<string>; version: aws.secretsmanager.SecretVersion } {
         const secret = new aws.secretsmanager.Secret(
             resourceName,
             { name: secretName, description, kmsKeyId: kmsKeyArn, recoveryWindowInDays, tags: { Name: secretName } },
             { parent: this },
         );
-        new aws.secretsmanager.SecretVersion(resourceName, { secretId: secret.id, secretString: pulumi.secret(value) }, { parent: this });
-        return secret;
+        const version = new aws.secretsmanager.SecretVersion(resourceName, { secretId: secret.id, secretString: pulumi.secret(value) }, { parent: this });
+        return { arn: secret.arn, version };
     }
 
     private createBucket(name: string, args: ManagedDataArgs, accountId: pulumi.Output<string>, region: pulumi.Output<string>): FileBucket {

@@ -29,7 +29,7 @@ import { ClusterScope, DifyClusterArgs, KEBAB, mapValues, ROLES } from "./contex
 import { executionRole, taskRole } from "./iam";
 import { imageReferences } from "./images";
 import { roleSecurityGroups, securityGroupGraph } from "./network";
-import { GATED_ROLES } from "./roles";
+import { GATED_ROLES, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
 import { innerKeys, smtpPassword } from "./secrets";
 import { autoscaling, service } from "./services";
 import { taskDefinition } from "./tasks";
@@ -125,10 +125,11 @@ export class DifyCluster extends pulumi.ComponentResource {
         this.clusterArn = cluster.arn;
 
         // --- secrets ------------------------------------------------------------------------------------------------
+        // Every secret ARN below (ManagedData's too) resolves only once the secret's value is stored, so whatever
+        // starts a task that reads one (a service, the migration gate) is created after the value exists.
         const inner = innerKeys(scope);
-        this.innerKeysSecretArn = inner.secret.arn;
+        this.innerKeysSecretArn = inner.secretArn;
         const smtpPasswordRef = smtpPassword(scope);
-        const secretVersions: pulumi.Resource[] = [inner.version, ...(smtpPasswordRef?.version ? [smtpPasswordRef.version] : [])];
 
         // --- network ------------------------------------------------------------------------------------------------
         const sgs = roleSecurityGroups(scope);
@@ -142,7 +143,7 @@ export class DifyCluster extends pulumi.ComponentResource {
                 args.database.password.secretArn,
                 args.cache.authToken.secretArn,
                 args.cache.celeryBrokerUrl.secretArn,
-                inner.secret.arn,
+                inner.secretArn,
                 ...(smtpPasswordRef ? [smtpPasswordRef.secretArn] : []),
                 ...Object.values(s.extraSecrets)
                     .flat()
@@ -231,30 +232,34 @@ export class DifyCluster extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...secretVersions, ...(networkRules.dataPaths.api ?? []), ...networkRules.internet.api],
+                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...(networkRules.dataPaths.api ?? []), ...networkRules.internet.api],
             },
         );
         this.migrationTaskArn = gate.taskArn;
 
-        // --- services ---------------------------------------------------------------------------------------------
+        // --- services, servers before their clients (roles.ts: STARTS_WITHOUT_TASKS) ----------------------------------
         const services = {} as Record<DifyRole, aws.ecs.Service>;
-        for (const role of ROLES) {
+        const servers = (role: DifyRole) => serversOf(role).map((server) => services[server]);
+        for (const role of serviceCreationOrder(ROLES)) {
             // No new task of the Dify version may start before its migration succeeded: api, worker and beat run the
             // new schema's code, and web (same Dify tag) must not roll to a UI whose api stays on the old version when
             // the migration fails. The plugin daemon, sandbox and proxy are versioned apart and never touch the schema.
             const gated = GATED_ROLES.includes(role);
+            const startsWithoutTasks = STARTS_WITHOUT_TASKS.includes(role);
             services[role] = service(scope, role, {
                 clusterArn: cluster.arn,
                 namespaceArn: namespace.arn,
                 taskDefinitionArn: taskDefs[role].arn,
                 securityGroupId: sgs[role].id,
-                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...secretVersions, ...networkRules.all, ...(gated ? [gate] : [])],
+                startsWithoutTasks,
+                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...networkRules.all, ...(gated ? [gate] : []), ...(startsWithoutTasks ? [] : servers(role))],
             });
         }
         this.serviceNames = mapValues(services, (svc) => svc.name);
 
         for (const role of SCALED_ROLES) {
-            autoscaling(scope, role, cluster.name, services[role]);
+            // A role created without tasks gets its first ones when its target registers: after its servers exist.
+            autoscaling(scope, role, cluster.name, services[role], STARTS_WITHOUT_TASKS.includes(role) ? servers(role) : []);
         }
 
         this.ecsExecCommand = s.ecsExecEnabled

@@ -27,6 +27,50 @@ export const SERVICE_CALLS: readonly { caller: DifyRole; server: ServerRole; why
     { caller: "sandbox", server: "ssrfProxy", why: "user-driven HTTP through the SSRF proxy" },
 ];
 
+/**
+ * AWS: a task resolves only the Service Connect endpoints that existed when it started ("Existing tasks can't resolve
+ * and connect to the new endpoint", ECS developer guide, Service Connect components). An endpoint exists from the
+ * moment its service is created, whether or not the service runs tasks yet. So every server's service must exist
+ * before a client's first task starts.
+ *
+ * api and the plugin daemon call each other, so "create the server first" has no order. The cycle is broken on the
+ * daemon's side: its service is created with no tasks (its endpoint exists at once, so api can be created after
+ * it), and its first tasks start when its scalable target registers, which is created after the api service (so
+ * they resolve `api`). That also holds on later deploys: both endpoints then exist, every new task of either sees
+ * both, and a replaced service goes through the same order again. The desired count stays autoscaling's.
+ */
+export const STARTS_WITHOUT_TASKS: readonly DifyRole[] = ["pluginDaemon"];
+
+/** The servers a role calls (from SERVICE_CALLS). */
+export function serversOf(role: DifyRole): ServerRole[] {
+    return SERVICE_CALLS.filter((c) => c.caller === role).map((c) => c.server);
+}
+
+/**
+ * The roles in an order where every service comes after the servers it must wait for: those of its own calls,
+ * except for a role in STARTS_WITHOUT_TASKS (its tasks, not its service, wait). Throws on a cycle.
+ */
+export function serviceCreationOrder(roles: readonly DifyRole[]): DifyRole[] {
+    const order: DifyRole[] = [];
+    const visiting = new Set<DifyRole>();
+    const visit = (role: DifyRole, path: DifyRole[]) => {
+        if (order.includes(role)) {
+            return;
+        }
+        if (visiting.has(role)) {
+            throw new Error(`Service Connect calls form a cycle: ${[...path, role].join(" -> ")}; list one of them in STARTS_WITHOUT_TASKS`);
+        }
+        visiting.add(role);
+        if (!STARTS_WITHOUT_TASKS.includes(role)) {
+            serversOf(role).forEach((server) => visit(server, [...path, role]));
+        }
+        visiting.delete(role);
+        order.push(role);
+    };
+    roles.forEach((role) => visit(role, []));
+    return order;
+}
+
 /** Roles that talk to Aurora and ElastiCache (beat reads schedules from the database and enqueues to Redis). */
 export const DATA_ROLES: DifyRole[] = ["api", "worker", "beat", "pluginDaemon"];
 /** Roles whose new tasks wait for the migration of their Dify image (web ships with the same tag as the api). */

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SecretRef } from "../contracts";
 import { INNER_KEY_NAMES, InnerKeyName } from "../difyEnvironment";
+import { after } from "../ordering";
 import { ClusterScope } from "./context";
 
 /**
@@ -31,8 +32,10 @@ export function innerKeys(scope: ClusterScope) {
         { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) },
         { parent },
     );
-    const refs = Object.fromEntries(INNER_KEY_NAMES.map((k) => [k, { secretArn: secret.arn, jsonKey: k }])) as Record<InnerKeyName, SecretRef>;
-    return { secret, version, refs };
+    // Tasks reference the secret by ARN; the ARN they get resolves once the value is stored (see ordering.ts).
+    const secretArn = after(secret.arn, version);
+    const refs = Object.fromEntries(INNER_KEY_NAMES.map((k) => [k, { secretArn, jsonKey: k }])) as Record<InnerKeyName, SecretRef>;
+    return { secretArn, refs };
 }
 
 /** The SMTP password reference: the user's secret ARN, or a secret this component stores from the stack secret. */
@@ -45,7 +48,7 @@ export function smtpPassword(scope: ClusterScope) {
     const pw = s.smtp.password;
     if ("secretArn" in pw) {
         const base = pw.secretArn.replace(/:[^:]+::$/, "");
-        return { secretArn: pulumi.output(base), valueFrom: pulumi.output(pw.secretArn), version: undefined };
+        return { secretArn: pulumi.output(base), valueFrom: pulumi.output(pw.secretArn) };
     }
     const secret = new aws.secretsmanager.Secret(
         `${name}-smtp-password`,
@@ -53,5 +56,6 @@ export function smtpPassword(scope: ClusterScope) {
         { parent },
     );
     const version = new aws.secretsmanager.SecretVersion(`${name}-smtp-password`, { secretId: secret.id, secretString: pw.value }, { parent });
-    return { secretArn: secret.arn, valueFrom: secret.arn, version };
+    const secretArn = after(secret.arn, version);
+    return { secretArn, valueFrom: secretArn };
 }

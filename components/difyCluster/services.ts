@@ -10,6 +10,8 @@ export interface ServiceSpec {
     namespaceArn: pulumi.Output<string>;
     taskDefinitionArn: pulumi.Output<string>;
     securityGroupId: pulumi.Output<string>;
+    /** Create the service with no tasks; its scalable target starts them (roles.ts, STARTS_WITHOUT_TASKS). */
+    startsWithoutTasks: boolean;
     dependsOn: pulumi.Resource[];
 }
 
@@ -30,7 +32,7 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
               { capacityProvider: "FARGATE_SPOT", base: 0, weight: 1 },
           ]
         : [{ capacityProvider: "FARGATE", base: 0, weight: 1 }];
-    const desiredCount = isBeat ? 1 : s.roles[role as ScaledRole].minTasks;
+    const desiredCount = o.startsWithoutTasks ? 0 : isBeat ? 1 : s.roles[role as ScaledRole].minTasks;
     return new aws.ecs.Service(
         `${scope.name}-${kebab}`,
         {
@@ -95,7 +97,7 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
 }
 
 /** Target tracking on CPU and memory for every scaled role, and on ALB requests per target for web and api. */
-export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: pulumi.Output<string>, svc: aws.ecs.Service): void {
+export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: pulumi.Output<string>, svc: aws.ecs.Service, dependsOn: pulumi.Resource[]): void {
     const { name, parent, args } = scope;
     const s = args.settings;
     const kebab = KEBAB[role];
@@ -108,7 +110,9 @@ export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: 
             minCapacity: s.roles[role].minTasks,
             maxCapacity: s.roles[role].maxTasks,
         },
-        { parent },
+        // Registering the target moves the service's desired count into [min, max] (RegisterScalableTarget), which
+        // starts the first tasks of a service created without any.
+        { parent, dependsOn },
     );
     const policy = (metric: string, value: number, resourceLabel?: pulumi.Input<string>) =>
         new aws.appautoscaling.Policy(
