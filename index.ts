@@ -122,5 +122,6 @@ export const serviceNames = pulumi.output(cluster.serviceNames);
 export const logGroupNames = pulumi.output(cluster.logGroupNames);
 export const ecsExecCommand = cluster.ecsExecCommand;
 export const migrationTaskDefinitionArn = cluster.migrationTaskDefinitionArn;
+export const initPasswordSecretArn = cluster.initPasswordSecretArn;
 export const alarmTopicArn = alarms.topicArn;
 export const dashboardName = alarms.dashboardName;

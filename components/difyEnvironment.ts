@@ -41,7 +41,11 @@ export interface EnvironmentInputs {
     cache: CacheConnection;
     bucket: FileBucket;
     innerKeys: Record<InnerKeyName, SecretRef>;
+    /** The generated INIT_PASSWORD that gates Dify's `/install` (the api serves it). */
+    initPassword: SecretRef;
     smtp?: { settings: SmtpSettings; password: pulumi.Input<string> };
+    /** PIP_MIRROR_URL for the plugin daemon and the sandbox; undefined is pypi.org. */
+    pipMirrorUrl?: string;
 }
 
 export type ApiMode = "api" | "worker" | "beat" | "migration";
@@ -136,6 +140,12 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
         INNER_API_KEY_FOR_PLUGIN: secretValueFrom(i.innerKeys.INNER_API_KEY_FOR_PLUGIN),
         CODE_EXECUTION_API_KEY: secretValueFrom(i.innerKeys.CODE_EXECUTION_API_KEY),
     };
+    if (mode === "api") {
+        // Without INIT_PASSWORD the first visitor of /install creates the admin account; with it, /install first
+        // asks for this value (api/controllers/console/init_validate.py compares it with the environment; at most 30
+        // characters). It no longer matters once setup is done.
+        secrets.INIT_PASSWORD = secretValueFrom(i.initPassword);
+    }
     // Mail is sent by Celery tasks on the worker, and by the api for synchronous sends (invites, password resets).
     if (i.smtp && (mode === "api" || mode === "worker")) {
         const s = i.smtp.settings;
@@ -210,6 +220,11 @@ export function pluginDaemonEnvironment(i: EnvironmentInputs): ContainerEnvironm
             PLUGIN_MEDIA_CACHE_PATH: "assets",
             PLUGIN_WORKING_PATH: "/app/storage/cwd",
             MAX_PLUGIN_PACKAGE_SIZE: "52428800",
+            // With auto-detection on (the daemon's default, internal/types/app/config.go), the daemon probes
+            // mirrors.aliyun.com and pypi.tuna.tsinghua.edu.cn at start and moves every plugin install to whichever
+            // answers 10 % faster than pypi.org (cmd/server/main.go): installs must not switch index silently.
+            PIP_MIRROR_AUTO_DETECT: "false",
+            ...(i.pipMirrorUrl ? { PIP_MIRROR_URL: i.pipMirrorUrl } : {}),
             PYTHON_ENV_INIT_TIMEOUT: "120",
             PLUGIN_MAX_EXECUTION_TIMEOUT: "600",
             FORCE_VERIFYING_SIGNATURE: "true",
@@ -228,7 +243,7 @@ export function pluginDaemonEnvironment(i: EnvironmentInputs): ContainerEnvironm
 }
 
 /** dify-sandbox: code nodes; its network goes through the SSRF proxy. */
-export function sandboxEnvironment(i: Pick<EnvironmentInputs, "innerKeys">): ContainerEnvironment {
+export function sandboxEnvironment(i: Pick<EnvironmentInputs, "innerKeys" | "pipMirrorUrl">): ContainerEnvironment {
     return {
         environment: {
             SANDBOX_PORT: String(INTERNAL.sandbox.port),
@@ -237,6 +252,8 @@ export function sandboxEnvironment(i: Pick<EnvironmentInputs, "innerKeys">): Con
             ENABLE_NETWORK: "true",
             HTTP_PROXY: INTERNAL_URL.ssrfProxy,
             HTTPS_PROXY: INTERNAL_URL.ssrfProxy,
+            // The index code nodes' Python dependencies are installed from.
+            ...(i.pipMirrorUrl ? { PIP_MIRROR_URL: i.pipMirrorUrl } : {}),
         },
         secrets: {
             // The api's CODE_EXECUTION_API_KEY.

@@ -4,28 +4,43 @@ import * as pulumi from "@pulumi/pulumi";
 export const SSRF_PROXY_PORT = 3128;
 
 /**
- * Destinations the proxy refuses, whatever name resolves to them. Link-local covers the instance metadata service
- * (169.254.169.254) and the ECS task credentials endpoint (169.254.170.2), which would hand out the task role to a
- * workflow's HTTP node; loopback would reach the proxy task itself; RFC 1918 and the IPv6 unique-local range cover the
- * VPC and anything peered or on VPN behind it. The VPC CIDR is added by the caller (it may be outside RFC 1918).
+ * Destinations the proxy refuses, whatever name resolves to them: upstream's `to_private_networks`
+ * (docker/ssrf_proxy/squid-common.conf.template, Dify 1.16+) and the VPC. Link-local covers the instance metadata
+ * service (169.254.169.254) and the ECS task credentials endpoint (169.254.170.2), which would hand out the task role
+ * to a workflow's HTTP node; loopback would reach the proxy task itself; RFC 1918 and the IPv6 unique-local range
+ * cover the VPC and anything peered or on VPN behind it. The VPC CIDR is added by the caller (it may be outside
+ * RFC 1918).
  */
 export const DENIED_DESTINATIONS = {
     linkLocal: ["169.254.0.0/16", "fe80::/10"],
     loopback: ["127.0.0.0/8", "::1"],
     private: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
-    // "This network", carrier-grade NAT (used by some AWS services' internal addressing) and the IPv4-mapped IPv6
-    // range through which a client could spell any of the above in IPv6.
-    special: ["0.0.0.0/8", "100.64.0.0/10", "::ffff:0:0/96"],
+    // "This network", carrier-grade NAT (used by some AWS services' internal addressing), the IPv4-mapped and the
+    // deprecated IPv4-compatible IPv6 ranges through which a client could spell any of the above in IPv6.
+    special: ["0.0.0.0/8", "100.64.0.0/10", "::ffff:0:0/96", "::/96"],
+    // Multicast, the reserved class E block and the IPv6 unspecified address (upstream denies them too).
+    reserved: ["224.0.0.0/4", "240.0.0.0/4", "::/128"],
 } as const;
 
-/** Ports a request may go to: plain HTTP on 80 and 443, CONNECT (HTTPS tunnels) on 443 only. */
-export const SAFE_PORTS = [80, 443];
+/**
+ * Destination ports a request may go to: upstream's Safe_ports (http, ftp, https, gopher, wais, unregistered ports,
+ * http-mgmt, gss-http, filemaker, multiling http). Tools and HTTP nodes call APIs on arbitrary high ports.
+ */
+export const SAFE_PORTS: readonly (number | { from: number; to: number })[] = [80, 21, 443, 70, 210, { from: 1025, to: 65535 }, 280, 488, 591, 777];
+/** CONNECT (HTTPS tunnels) only to 443, as upstream's SSL_ports. */
 export const TLS_PORTS = [443];
+/**
+ * squid's default client_request_buffer_max_size is 512 KB, which breaks HTTP-node and tool uploads over about 1 MB
+ * (dify #14161); upstream raises it to 100 MB.
+ */
+export const CLIENT_REQUEST_BUFFER_MAX_SIZE = "100 MB";
+
+const portText = (p: number | { from: number; to: number }) => (typeof p === "number" ? String(p) : `${p.from}-${p.to}`);
 
 /**
- * squid.conf for Dify's SSRF proxy: forward proxy on 3128 for callers inside the VPC, no caching, the destinations
- * above denied before anything is allowed. Squid matches `dst` ACLs against the resolved address, so a public name
- * that resolves to a private address is denied too.
+ * squid.conf for Dify's SSRF proxy: forward proxy on 3128 for callers inside the VPC, no caching, the cache manager
+ * and the destinations above denied before anything is allowed. Squid matches `dst` ACLs against the resolved
+ * address, so a public name that resolves to a private address is denied too.
  */
 export function squidConf(vpcCidr: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.output(vpcCidr).apply((vpc) =>
@@ -39,19 +54,24 @@ export function squidConf(vpcCidr: pulumi.Input<string>): pulumi.Output<string> 
             `acl to_loopback dst ${DENIED_DESTINATIONS.loopback.join(" ")}`,
             `acl to_private dst ${DENIED_DESTINATIONS.private.join(" ")}`,
             `acl to_special dst ${DENIED_DESTINATIONS.special.join(" ")}`,
+            `acl to_reserved dst ${DENIED_DESTINATIONS.reserved.join(" ")}`,
             `acl to_vpc dst ${vpc}`,
-            `acl safe_ports port ${SAFE_PORTS.join(" ")}`,
-            `acl tls_ports port ${TLS_PORTS.join(" ")}`,
+            `acl Safe_ports port ${SAFE_PORTS.map(portText).join(" ")}`,
+            `acl SSL_ports port ${TLS_PORTS.join(" ")}`,
             "acl CONNECT method CONNECT",
+            "http_access deny !Safe_ports",
+            "http_access deny CONNECT !SSL_ports",
+            // The cache manager (squid's built-in `manager` ACL) is nobody's business here, not even loopback's.
+            "http_access deny manager",
             "http_access deny to_link_local",
             "http_access deny to_loopback",
             "http_access deny to_private",
             "http_access deny to_special",
+            "http_access deny to_reserved",
             "http_access deny to_vpc",
-            "http_access deny !safe_ports",
-            "http_access deny CONNECT !tls_ports",
             "http_access allow clients",
             "http_access deny all",
+            `client_request_buffer_max_size ${CLIENT_REQUEST_BUFFER_MAX_SIZE}`,
             // A forward proxy for untrusted requests: nothing is cached, internal addresses are not leaked upstream.
             "cache deny all",
             "forwarded_for delete",

@@ -114,6 +114,11 @@ export interface ClusterSettings {
     extraEnvironment: Partial<Record<EnvTarget, Record<string, string>>>;
     /** Extra secrets per role. */
     extraSecrets: Partial<Record<EnvTarget, ExtraSecret[]>>;
+    /**
+     * A PyPI-compatible index (PIP_MIRROR_URL) for the plugin daemon's plugin installs and the sandbox's code-node
+     * dependencies; undefined means pypi.org. The daemon's own mirror probing is always off.
+     */
+    pipMirrorUrl?: string;
 }
 
 /**
@@ -138,6 +143,10 @@ export const RESERVED_ENV_NAMES = [
     "API_KEY",
     "SMTP_PASSWORD",
     "SQUID_CONF",
+    "INIT_PASSWORD",
+    // The package index is the pipMirrorUrl key's, and the daemon never picks one itself.
+    "PIP_MIRROR_URL",
+    "PIP_MIRROR_AUTO_DETECT",
 ];
 
 
@@ -158,6 +167,10 @@ const BEDROCK_ARN = {
     allowed: "a Bedrock foundation-model, inference-profile or provisioned/custom model ARN (no wildcards)",
 };
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^<>]+<[^@\s]+@[^@\s]+\.[^@\s]+>$/;
+const PACKAGE_INDEX_URL = {
+    regex: /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$/,
+    allowed: "the http(s) URL of a PyPI-compatible simple index, without credentials, e.g. https://pypi.internal.example.com/simple/",
+};
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
 function imageTag(r: ConfigReader, key: string, extra?: { regex: RegExp; allowed: string }): string {
@@ -369,5 +382,6 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
     const bedrockModelArns = r.stringList("bedrockModelArns", { item: BEDROCK_ARN });
     const albRequestsPerTarget = r.integer("albRequestsPerTarget", { min: 10, max: 100000 });
     const smtp = loadSmtp(r);
-    return { images, roles, beat, spotRoles, ecsExecEnabled, bedrockModelArns, albRequestsPerTarget, smtp, ...loadExtras(r) };
+    const pipMirrorUrl = r.optionalString("pipMirrorUrl", PACKAGE_INDEX_URL);
+    return { images, roles, beat, spotRoles, ecsExecEnabled, bedrockModelArns, albRequestsPerTarget, smtp, pipMirrorUrl, ...loadExtras(r) };
 }

@@ -64,7 +64,7 @@ export function loadSettings(reader: ConfigReader = new ConfigReader(), stack: s
     rejectUnknownKeys(pulumi.runtime.allConfig(), declaredKeys());
     const common = loadCommonSettings(reader, stack);
     const network = loadNetworkSettings(reader);
-    return {
+    const settings: StackSettings = {
         common,
         network,
         edge: loadEdgeSettings(reader, network),
@@ -72,4 +72,16 @@ export function loadSettings(reader: ConfigReader = new ConfigReader(), stack: s
         data: loadDataSettings(reader),
         ops: loadOpsSettings(reader),
     };
+    checkAcrossSections(reader, settings);
+    return settings;
+}
+
+/** Rules that involve keys of more than one section. */
+function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
+    if (s.network.vpc.mode === "new" && s.network.vpc.natGateways === "none" && s.cluster.pipMirrorUrl === undefined) {
+        r.failKeys(
+            { pipMirrorUrl: undefined, natGateways: "none" },
+            "the URL of a PyPI mirror reachable inside the VPC: without NAT, the plugin daemon cannot install a plugin's dependencies from pypi.org, nor the sandbox a code node's",
+        );
+    }
 }

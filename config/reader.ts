@@ -1,21 +1,50 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isSecretLookingName } from "./secretNames";
 
 /** The Pulumi project name: config keys are read as `dify-aws:<key>`. */
 export const PROJECT = "dify-aws";
 
+/** A config key as an environment-style name (`smtpPassword` -> `SMTP_PASSWORD`), to judge whether it looks secret. */
+function keyWords(key: string): string {
+    return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/** True when a config key's name says it holds a secret (its value is then never printed). */
+export function isSecretLookingKey(key: string): boolean {
+    return isSecretLookingName(keyWords(key));
+}
+
 /**
- * A stack-config mistake, thrown before any resource is declared. The message always names the key, the value that
- * was given and what would have been accepted, so `pulumi preview` fails with something a user can act on.
+ * A stack-config mistake, thrown before any resource is declared. The message always names every key involved, the
+ * value each was given (never the value of a key whose name looks secret) and what would have been accepted, so
+ * `pulumi preview` fails with something a user can act on.
  */
 export class ConfigError extends Error {
-    constructor(readonly key: string, readonly value: unknown, readonly allowed: string) {
-        super(`Invalid stack config ${PROJECT}:${key} = ${ConfigError.show(value)}: ${allowed}`);
+    /** The keys involved with their values, the first one being the key to change. */
+    readonly keys: Record<string, unknown>;
+
+    constructor(key: string | Record<string, unknown>, value: unknown, readonly allowed: string) {
+        const keys = typeof key === "string" ? { [key]: value } : key;
+        super(`Invalid stack config ${Object.entries(keys).map(([k, v]) => `${PROJECT}:${k} = ${ConfigError.show(k, v)}`).join(", ")}: ${allowed}`);
         this.name = "ConfigError";
+        this.keys = keys;
     }
 
-    private static show(value: unknown): string {
-        if (value === undefined) {
+    /** The first key named (the one to change). */
+    get key(): string {
+        return Object.keys(this.keys)[0];
+    }
+
+    get value(): unknown {
+        return this.keys[this.key];
+    }
+
+    private static show(key: string, value: unknown): string {
+        if (value === undefined || value === "") {
             return "(not set)";
+        }
+        if (isSecretLookingKey(key)) {
+            return "(a value, not shown)";
         }
         return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
     }
@@ -44,6 +73,11 @@ export class ConfigReader {
     /** Throws a ConfigError for `key`; use for cross-key rules the typed getters cannot express. */
     fail(key: string, value: unknown, allowed: string): never {
         throw new ConfigError(key, value, allowed);
+    }
+
+    /** Throws a ConfigError naming several keys with their values (the first is the one to change). */
+    failKeys(keys: Record<string, unknown>, allowed: string): never {
+        throw new ConfigError(keys, undefined, allowed);
     }
 
     private raw(key: string): string | undefined {

@@ -31,7 +31,7 @@ describe("config: the loader", () => {
         const variants: [("dev" | "prd"), Record<string, unknown>][] = [
             ["dev", {}],
             ["prd", {}],
-            ["dev", { natGateways: "none", acknowledgeNoInternetEgress: true }],
+            ["dev", { natGateways: "none", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/" }],
             [
                 "prd",
                 {

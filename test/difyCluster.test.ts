@@ -299,8 +299,32 @@ for (const stack of STACKS) {
             }
         });
 
+        it("gates /install with a generated INIT_PASSWORD (at most Dify's 30 characters) from its own secret, given to the api only", () => {
+            const generator = mine(run, "random:index/randomPassword:RandomPassword").find((g) => g.name.endsWith("-init-password"))!;
+            expect(generator, "a generated INIT_PASSWORD").to.not.equal(undefined);
+            expect(generator.inputs.length).to.be.within(20, 30);
+            expect(generator.state.result).to.match(/^[A-Za-z0-9]+$/);
+            const secret = mine(run, "aws:secretsmanager/secret:Secret").find((x) => String(x.inputs.namePrefix).includes("init-password"))!;
+            const version = mine(run, "aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.inputs.secretString === generator.state.result)!;
+            expect(version.secretPaths).to.include("secretString");
+            expect(version.dependencies).to.include(secret.urn);
+            expect(secrets(taskDef(run, "api").c).INIT_PASSWORD).to.equal(run.outputs.initPasswordSecretArn);
+            expect(String(run.outputs.initPasswordSecretArn)).to.match(/^arn:aws:secretsmanager:.*init-password/);
+            for (const role of ["web", "worker", "beat", "plugin-daemon", "sandbox", "ssrf-proxy", "migration"] as const) {
+                expect(names(taskDef(run, role).c).has("INIT_PASSWORD"), role).to.equal(false);
+            }
+            expect(names(taskDef(run, "api").c).has("INIT_PASSWORD") && !env(taskDef(run, "api").c).INIT_PASSWORD).to.equal(true);
+        });
+
+        it("keeps plugin installs on the configured index: no mirror auto-detection, no PIP_MIRROR_URL by default", () => {
+            const daemon = env(taskDef(run, "plugin-daemon").c);
+            expect(daemon.PIP_MIRROR_AUTO_DETECT).to.equal("false");
+            expect(daemon).to.not.have.property("PIP_MIRROR_URL");
+            expect(env(taskDef(run, "sandbox").c)).to.not.have.property("PIP_MIRROR_URL");
+        });
+
         it("generates four distinct inner keys, stores them in Secrets Manager, and shares each where Dify shares it", () => {
-            const generators = mine(run, "random:index/randomPassword:RandomPassword");
+            const generators = mine(run, "random:index/randomPassword:RandomPassword").filter((g) => !g.name.endsWith("-init-password"));
             expect(generators).to.have.length(4);
             // At least as strong as `openssl rand -base64 42` (56 characters), which Dify documents for SECRET_KEY.
             generators.forEach((g) => expect(g.inputs.length).to.be.at.least(56));
@@ -556,7 +580,7 @@ describe("DifyCluster IAM", () => {
             expect(logs.every((l) => /^arn:aws:logs:[^:]+:\d{12}:log-group:\/ecs\/dify-/.test(l))).to.equal(true);
         });
 
-        it(`${stack}: only api, worker and plugin daemon may use the bucket: list on it, get/put/delete on its objects`, async () => {
+        it(`${stack}: only api, worker and plugin daemon may use the bucket: list on it, get/put/delete (and abort a multipart upload) on its objects`, async () => {
             const run = await stackRun(stack);
             const bucketArn = run.outputs.filesBucketArn as string;
             for (const role of ROLES) {
@@ -564,7 +588,7 @@ describe("DifyCluster IAM", () => {
                 const s3 = (p?.doc.Statement ?? []).filter((s) => s.Action.some((a) => a.startsWith("s3:")));
                 if (["api", "worker", "plugin-daemon"].includes(role)) {
                     const actions = s3.flatMap((s) => s.Action).sort();
-                    expect(actions, role).to.deep.equal(["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
+                    expect(actions, role).to.deep.equal(["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
                     for (const s of s3) {
                         const want = s.Action.includes("s3:ListBucket") ? [bucketArn] : [`${bucketArn}/*`];
                         expect(list(s.Resource), role).to.deep.equal(want);
@@ -639,11 +663,10 @@ describe("DifyCluster security groups", () => {
                 expect(sg.inputs.ingress ?? [], sg.name).to.deep.equal([]);
                 expect(sg.inputs.egress ?? [], sg.name).to.deep.equal([]);
             }
-            // Outbound to the internet only on 443 (80 too for the proxy, which serves users' http:// requests).
+            // Outbound to the internet only on 443, except the proxy, which serves users' requests on squid's Safe_ports.
             const internet = mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.cidrIpv4);
-            for (const r of internet) {
-                const role = label.get(r.inputs.securityGroupId);
-                expect([443, ...(role === "ssrf-proxy" ? [80] : [])], `${role} egress`).to.include(r.inputs.fromPort);
+            for (const r of internet.filter((x) => label.get(x.inputs.securityGroupId) !== "ssrf-proxy")) {
+                expect([r.inputs.fromPort, r.inputs.toPort], `${label.get(r.inputs.securityGroupId)} egress`).to.deep.equal([443, 443]);
             }
         });
     }
@@ -714,36 +737,90 @@ describe("DifyCluster image registry: ECR permissions and the sandbox's way out"
     }
 });
 
+/** squid.conf as squid reads it: ACLs by name (values of every line with that name) and the http_access rules in order. */
+function parseSquidConf(conf: string) {
+    const acls = new Map<string, { type: string; values: string[] }>();
+    const access: { action: "allow" | "deny"; acls: string[] }[] = [];
+    const directives = new Map<string, string>();
+    for (const raw of conf.split("\n")) {
+        const line = raw.replace(/#.*$/, "").trim();
+        if (line === "") continue;
+        const [word, ...rest] = line.split(/\s+/);
+        if (word === "acl") {
+            const [name, type, ...values] = rest;
+            const acl = acls.get(name) ?? { type, values: [] };
+            expect(acl.type, `acl ${name} keeps one type`).to.equal(type);
+            acl.values.push(...values);
+            acls.set(name, acl);
+        } else if (word === "http_access") {
+            access.push({ action: rest[0] as "allow" | "deny", acls: rest.slice(1) });
+        } else {
+            directives.set(word, rest.join(" "));
+        }
+    }
+    return { acls, access, directives };
+}
+
 describe("DifyCluster SSRF proxy", () => {
-    it("denies link-local (ECS credentials), loopback, RFC 1918, IPv6 private ranges and the VPC, allows 80/443 with CONNECT on 443 only", async () => {
-        const run = await stackRun("prd");
-        const { c } = taskDef(run, "ssrf-proxy");
-        const conf = env(c).SQUID_CONF;
-        const lines = conf.split("\n");
-        const acls = new Map<string, string[]>();
-        for (const l of lines) {
-            const m = /^acl (\S+) dst (.+)$/.exec(l);
-            if (m) acls.set(m[1], m[2].split(/\s+/));
+    let conf: ReturnType<typeof parseSquidConf>;
+    let run: ProgramRun;
+    let c: Container;
+    before(async () => {
+        run = await stackRun("prd");
+        c = taskDef(run, "ssrf-proxy").c;
+        conf = parseSquidConf(env(c).SQUID_CONF);
+    });
+    /** The index of the first rule that matches on every one of `acls` (negations spelled `!name`). */
+    const ruleIndex = (action: "allow" | "deny", acls: string[]) => conf.access.findIndex((r) => r.action === action && acls.every((a) => r.acls.includes(a)) && r.acls.length === acls.length);
+    const firstAllow = () => conf.access.findIndex((r) => r.action === "allow");
+
+    it("buffers request bodies up to 100 MB as upstream (squid's 512 KB default breaks uploads over ~1 MB, dify #14161)", () => {
+        expect(conf.directives.get("client_request_buffer_max_size")).to.equal("100 MB");
+    });
+
+    it("allows upstream's Safe_ports only, and CONNECT only to 443, before anything is allowed", () => {
+        const safe = [...conf.acls].find(([, a]) => a.type === "port" && a.values.includes("1025-65535"));
+        expect(safe, "a Safe_ports ACL").to.not.equal(undefined);
+        expect(safe![1].values.sort()).to.deep.equal(["80", "21", "443", "70", "210", "1025-65535", "280", "488", "591", "777"].sort());
+        const notSafe = ruleIndex("deny", [`!${safe![0]}`]);
+        expect(notSafe, "deny !Safe_ports").to.be.within(0, firstAllow());
+        const connect = [...conf.acls].find(([, a]) => a.type === "method" && a.values.includes("CONNECT"))![0];
+        const sslPorts = conf.access.find((r) => r.action === "deny" && r.acls[0] === connect && r.acls[1]?.startsWith("!"))!;
+        expect(sslPorts, "deny CONNECT !SSL_ports").to.not.equal(undefined);
+        expect(conf.acls.get(sslPorts.acls[1].slice(1))!.values).to.deep.equal(["443"]);
+        expect(conf.access.indexOf(sslPorts)).to.be.lessThan(firstAllow());
+    });
+
+    it("denies the cache manager outright", () => {
+        expect(ruleIndex("deny", ["manager"])).to.be.within(0, firstAllow());
+        expect(conf.access.some((r) => r.action === "allow" && r.acls.includes("manager"))).to.equal(false);
+    });
+
+    it("denies link-local (ECS credentials), loopback, RFC 1918, CGN, multicast, reserved, IPv6 special ranges and the VPC before the only allow", () => {
+        const deniedDst = conf.access
+            .filter((r, i) => r.action === "deny" && r.acls.length === 1 && i < firstAllow())
+            .flatMap((r) => (conf.acls.get(r.acls[0])?.type === "dst" ? conf.acls.get(r.acls[0])!.values : []));
+        const upstream = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "::/128", "::ffff:0:0/96", "::/96", "fc00::/7", "fe80::/10"];
+        for (const range of [...upstream, "::1", run.outputs.vpcCidr as string]) {
+            expect(deniedDst, range).to.include(range);
         }
-        const denied = new Set(lines.filter((l) => /^http_access deny \S+$/.test(l)).map((l) => l.split(" ")[2]));
-        const deniedRanges = [...acls].filter(([name]) => denied.has(name)).flatMap(([, v]) => v);
-        for (const range of ["169.254.0.0/16", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10", "::1", run.outputs.vpcCidr as string]) {
-            expect(deniedRanges, range).to.include(range);
-        }
-        // Every deny comes before the first allow (squid applies the first matching rule).
-        const firstAllow = lines.findIndex((l) => l.startsWith("http_access allow"));
-        const lastDeny = Math.max(...lines.map((l, i) => (/^http_access deny (?!all)/.test(l) ? i : -1)));
-        expect(firstAllow).to.be.greaterThan(lastDeny);
-        expect(lines[lines.length - 1] === "" ? lines[lines.length - 2] : lines[lines.length - 1]).to.not.match(/http_access allow all/);
-        expect(lines).to.include("http_access deny all");
+        expect(conf.access[conf.access.length - 1]).to.deep.equal({ action: "deny", acls: ["all"] });
         // Only clients in the VPC, or the Service Connect proxy in the squid task itself (loopback), are served.
-        const allowed = lines.filter((l) => l.startsWith("http_access allow")).map((l) => l.split(" ")[2]);
-        expect(allowed).to.have.length(1);
-        const clients = lines.find((l) => l.startsWith(`acl ${allowed[0]} src `))!.split(" ").slice(3);
-        expect(clients).to.have.members([run.outputs.vpcCidr as string, "127.0.0.1/32", "::1"]);
-        expect(conf).to.match(/^acl safe_ports port 80 443$/m);
-        expect(conf).to.match(/^http_access deny CONNECT !\S+$/m);
-        // Delivered without a custom image: the container command writes the value to squid.conf and runs squid.
+        const allows = conf.access.filter((r) => r.action === "allow");
+        expect(allows).to.have.length(1);
+        expect(conf.acls.get(allows[0].acls[0])).to.deep.equal({ type: "src", values: [run.outputs.vpcCidr as string, "127.0.0.1/32", "::1"] });
+    });
+
+    it("lets the proxy's security group out on exactly those ports", () => {
+        const proxySg = service(run, "ssrf-proxy").inputs.networkConfiguration.securityGroups[0];
+        const out = mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === proxySg && r.inputs.cidrIpv4 === "0.0.0.0/0");
+        const ports = out.map((r) => (r.inputs.fromPort === r.inputs.toPort ? String(r.inputs.fromPort) : `${r.inputs.fromPort}-${r.inputs.toPort}`));
+        const safe = [...conf.acls].find(([, a]) => a.type === "port" && a.values.includes("1025-65535"))![1].values;
+        expect(ports.sort()).to.deep.equal([...safe].sort());
+        expect(out.every((r) => r.inputs.ipProtocol === "tcp")).to.equal(true);
+    });
+
+    it("is delivered without a custom image: the container command writes the value to squid.conf and runs squid", () => {
         expect(c.command?.join(" ")).to.include("$SQUID_CONF");
         expect(c.command?.join(" ")).to.match(/exec squid .*-N/);
         expect(c.image).to.match(/^ubuntu\/squid:/);

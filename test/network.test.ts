@@ -124,8 +124,8 @@ describe("VpcWithEndpoints: new VPC", () => {
         expect(endpointServices(run)).to.not.include("com.amazonaws.ap-northeast-1.kms");
     });
 
-    it("creates no NAT with natGateways none once acknowledged", async () => {
-        const run = await runProgram("dev", { natGateways: "none", acknowledgeNoInternetEgress: true });
+    it("creates no NAT with natGateways none once acknowledged (and a PyPI mirror named)", async () => {
+        const run = await runProgram("dev", { natGateways: "none", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/" });
         expect(run.one(VPC).inputs.natGateways.strategy).to.equal("None");
     });
 });

@@ -123,13 +123,15 @@ export function taskRole(scope: ClusterScope, role: DifyRole, execAudit: aws.clo
     );
     const statements: Statement[] = [];
     if (S3_ROLES.includes(role)) {
-        // Dify HEADs the bucket at start (ListBucket) and reads, writes and deletes objects; nothing else.
+        // Dify HEADs the bucket at start (ListBucket) and reads, writes and deletes objects. Large uploads go up in
+        // parts (boto3 and the daemon's AWS SDK switch to multipart above their threshold), and a failed one is
+        // aborted, which needs its own permission; the bucket's lifecycle also cleans up what an abort missed.
         statements.push(
             { Sid: "ListFileBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: args.bucket.arn },
             {
                 Sid: "ReadWriteFileObjects",
                 Effect: "Allow",
-                Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                 Resource: pulumi.interpolate`${args.bucket.arn}/*`,
             },
         );

@@ -30,7 +30,7 @@ import { executionRole, taskRole } from "./iam";
 import { imageReferences } from "./images";
 import { roleSecurityGroups, securityGroupGraph } from "./network";
 import { GATED_ROLES, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
-import { innerKeys, smtpPassword } from "./secrets";
+import { initPassword, innerKeys, smtpPassword } from "./secrets";
 import { autoscaling, service } from "./services";
 import { taskDefinition } from "./tasks";
 
@@ -59,6 +59,8 @@ export class DifyCluster extends pulumi.ComponentResource {
     public readonly serviceConnectNamespaceArn: pulumi.Output<string>;
     /** The Secrets Manager secret holding SECRET_KEY, PLUGIN_DAEMON_KEY, INNER_API_KEY_FOR_PLUGIN, CODE_EXECUTION_API_KEY. */
     public readonly innerKeysSecretArn: pulumi.Output<string>;
+    /** The Secrets Manager secret holding INIT_PASSWORD, which Dify's `/install` asks for before the admin account exists. */
+    public readonly initPasswordSecretArn: pulumi.Output<string>;
     public readonly migrationTaskDefinitionArn: pulumi.Output<string>;
     /** The ECS task of the last migration run (changes once per api image). */
     public readonly migrationTaskArn: pulumi.Output<string>;
@@ -130,6 +132,8 @@ export class DifyCluster extends pulumi.ComponentResource {
         const inner = innerKeys(scope);
         this.innerKeysSecretArn = inner.secretArn;
         const smtpPasswordRef = smtpPassword(scope);
+        const init = initPassword(scope);
+        this.initPasswordSecretArn = init.secretArn;
 
         // --- network ------------------------------------------------------------------------------------------------
         const sgs = roleSecurityGroups(scope);
@@ -144,6 +148,7 @@ export class DifyCluster extends pulumi.ComponentResource {
                 args.cache.authToken.secretArn,
                 args.cache.celeryBrokerUrl.secretArn,
                 inner.secretArn,
+                init.secretArn,
                 ...(smtpPasswordRef ? [smtpPasswordRef.secretArn] : []),
                 ...Object.values(s.extraSecrets)
                     .flat()
@@ -171,7 +176,9 @@ export class DifyCluster extends pulumi.ComponentResource {
             cache: args.cache,
             bucket: args.bucket,
             innerKeys: inner.refs,
+            initPassword: init.ref,
             smtp: s.smtp && smtpPasswordRef ? { settings: s.smtp, password: smtpPasswordRef.valueFrom } : undefined,
+            pipMirrorUrl: s.pipMirrorUrl,
         };
         const extras = (...targets: EnvTarget[]) => ({
             env: Object.assign({}, ...targets.map((t) => s.extraEnvironment[t] ?? {})) as Record<string, string>,
@@ -276,6 +283,7 @@ export class DifyCluster extends pulumi.ComponentResource {
             executionRoleArn: this.executionRoleArn,
             serviceConnectNamespaceArn: this.serviceConnectNamespaceArn,
             innerKeysSecretArn: this.innerKeysSecretArn,
+            initPasswordSecretArn: this.initPasswordSecretArn,
             migrationTaskDefinitionArn: this.migrationTaskDefinitionArn,
             migrationTaskArn: this.migrationTaskArn,
             ecsExecCommand: this.ecsExecCommand,

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DifyRole, ecrRegistry } from "../../config/cluster";
 import { INTERNAL } from "../difyEnvironment";
+import { SAFE_PORTS } from "../ssrfProxyConfig";
 import { ClusterScope, KEBAB, ROLES } from "./context";
 import { DATA_ROLES, SERVER_ROLES, SERVICE_CALLS } from "./roles";
 
@@ -93,25 +94,26 @@ export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aw
         // itself, and this rule (needed because Fargate pulls Docker Hub images through the task's ENI) lets it
         // reach any address on 443, the VPC and peered networks included. Pulling from an ECR registry in the
         // stack's region (imageRegistryPrefix: a pull-through cache) removes this rule; see sandboxEndpointEgress.
-        const ports = role === "ssrfProxy" ? [80, 443] : [443];
-        internet[role] = ports.map(
-            (port) =>
-                new aws.vpc.SecurityGroupEgressRule(
-                    `${name}-${KEBAB[role]}-to-internet-${port}`,
-                    {
-                        securityGroupId: sgs[role].id,
-                        cidrIpv4: "0.0.0.0/0",
-                        ipProtocol: "tcp",
-                        fromPort: port,
-                        toPort: port,
-                        description:
-                            role === "ssrfProxy"
-                                ? `Dify ssrf-proxy to the internet on ${port}: requests from workflows, tools and code (private ranges denied by squid)`
-                                : `Dify ${KEBAB[role]} to HTTPS: image pulls, AWS APIs${role === "pluginDaemon" ? ", model providers, marketplace, PyPI" : ""}`,
-                    },
-                    { parent },
-                ),
-        );
+        // The proxy reaches what squid's Safe_ports allow (ssrfProxyConfig.ts), every other role HTTPS only.
+        const ports = role === "ssrfProxy" ? SAFE_PORTS.map((p) => (typeof p === "number" ? { from: p, to: p } : p)) : [{ from: 443, to: 443 }];
+        internet[role] = ports.map(({ from, to }) => {
+            const label = from === to ? String(from) : `${from}-${to}`;
+            return new aws.vpc.SecurityGroupEgressRule(
+                `${name}-${KEBAB[role]}-to-internet-${label}`,
+                {
+                    securityGroupId: sgs[role].id,
+                    cidrIpv4: "0.0.0.0/0",
+                    ipProtocol: "tcp",
+                    fromPort: from,
+                    toPort: to,
+                    description:
+                        role === "ssrfProxy"
+                            ? `Dify ssrf-proxy to the internet on ${label}: requests from workflows, tools and code (private ranges denied by squid)`
+                            : `Dify ${KEBAB[role]} to HTTPS: image pulls, AWS APIs${role === "pluginDaemon" ? ", model providers, marketplace, PyPI" : ""}`,
+                },
+                { parent },
+            );
+        });
         all.push(...internet[role]);
     }
     return { all, dataPaths, internet };

@@ -38,6 +38,29 @@ export function innerKeys(scope: ClusterScope) {
     return { secretArn, refs };
 }
 
+/**
+ * INIT_PASSWORD: without it, the first visitor of `/install` claims Dify's admin account. Dify caps it at 30
+ * characters (InitValidatePayload max_length=30); 30 alphanumerics are ~178 bits. Operators read it from the secret
+ * (the stack exports its ARN) for the one-time setup.
+ */
+export const INIT_PASSWORD_LENGTH = 30;
+export function initPassword(scope: ClusterScope): { secretArn: pulumi.Output<string>; ref: SecretRef } {
+    const { name, parent, args } = scope;
+    const value = new random.RandomPassword(`${name}-init-password`, { length: INIT_PASSWORD_LENGTH, special: false }, { parent }).result;
+    const secret = new aws.secretsmanager.Secret(
+        `${name}-init-password`,
+        {
+            namePrefix: `${args.namePrefix}/dify-init-password-`,
+            description: "Dify INIT_PASSWORD: asked for by /install before the admin account is created",
+            kmsKeyId: args.kmsKeyArn,
+        },
+        { parent },
+    );
+    const version = new aws.secretsmanager.SecretVersion(`${name}-init-password`, { secretId: secret.id, secretString: value }, { parent });
+    const secretArn = after(secret.arn, version);
+    return { secretArn, ref: { secretArn } };
+}
+
 /** The SMTP password reference: the user's secret ARN, or a secret this component stores from the stack secret. */
 export function smtpPassword(scope: ClusterScope) {
     const { name, parent, args } = scope;
