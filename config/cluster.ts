@@ -26,6 +26,9 @@ const FARGATE_MEMORY_BY_CPU: Record<number, { min: number; max: number; step: nu
     16384: { min: 32768, max: 122880, step: 8192 },
 };
 
+/** The task CPU values Fargate accepts, in CPU units. */
+export const FARGATE_CPU_UNITS: readonly number[] = Object.keys(FARGATE_MEMORY_BY_CPU).map(Number);
+
 /** True when Fargate accepts this task CPU/memory pair. 256 CPU allows 512, 1024 and 2048 MiB (not 1536). */
 export function isFargateSize(cpu: number, memory: number): boolean {
     const range = FARGATE_MEMORY_BY_CPU[cpu];
@@ -230,11 +233,9 @@ function registryPrefix(r: ConfigReader): string | undefined {
 function loadSize(r: ConfigReader, role: DifyRole): RoleSize {
     const cpuKey = `${role}Cpu`;
     const memoryKey = `${role}Memory`;
-    const cpu = r.integer(cpuKey);
+    // CPU units, not vCPUs: "0.5" is 512.
+    const cpu = r.integerOneOf(cpuKey, FARGATE_CPU_UNITS, "a Fargate task CPU value in CPU units (1024 = 1 vCPU; 0.5 vCPU is 512)");
     const memory = r.integer(memoryKey);
-    if (!(cpu in FARGATE_MEMORY_BY_CPU)) {
-        r.fail(cpuKey, cpu, `a Fargate task CPU value: ${Object.keys(FARGATE_MEMORY_BY_CPU).join(", ")}`);
-    }
     if (!isFargateSize(cpu, memory)) {
         r.fail(memoryKey, memory, `a memory size Fargate accepts with ${cpuKey}=${cpu}: ${describeFargateMemory(cpu)} MiB`);
     }
@@ -287,6 +288,7 @@ function loadSmtp(r: ConfigReader): SmtpSettings | undefined {
     if (opportunisticTls && !useTls) {
         r.fail("smtpOpportunisticTls", opportunisticTls, "false unless smtpUseTls is true (STARTTLS needs both)");
     }
+    checkSmtpTransport(r, port, useTls, opportunisticTls);
     return {
         server,
         port,
@@ -296,6 +298,27 @@ function loadSmtp(r: ConfigReader): SmtpSettings | undefined {
         useTls,
         opportunisticTls,
     };
+}
+
+/**
+ * SMTP ports whose transport is fixed (RFC 8314, and SES's alternative ports 2465/2587): implicit TLS from the first
+ * byte, or plain SMTP upgraded with STARTTLS. Dify maps them to SMTP_USE_TLS (TLS at all) and SMTP_OPPORTUNISTIC_TLS
+ * (STARTTLS rather than implicit TLS); a mismatch fails at the first mail, not at deploy time.
+ */
+export const SMTP_IMPLICIT_TLS_PORTS = [465, 2465];
+export const SMTP_STARTTLS_PORTS = [25, 587, 2587];
+
+function checkSmtpTransport(r: ConfigReader, port: number, useTls: boolean, opportunisticTls: boolean): void {
+    const keys = { smtpPort: port, smtpUseTls: useTls, smtpOpportunisticTls: opportunisticTls };
+    if (!useTls) {
+        r.failKeys(keys, "smtpUseTls true: without TLS the SMTP password and every mail cross the network in clear (465 with implicit TLS, or 587 with smtpOpportunisticTls for STARTTLS)");
+    }
+    if (SMTP_IMPLICIT_TLS_PORTS.includes(port) && opportunisticTls) {
+        r.failKeys(keys, `smtpOpportunisticTls false on port ${port}, which speaks TLS from the first byte (STARTTLS is for ${SMTP_STARTTLS_PORTS.join(", ")})`);
+    }
+    if (SMTP_STARTTLS_PORTS.includes(port) && !opportunisticTls) {
+        r.failKeys(keys, `smtpOpportunisticTls true on port ${port}, which starts in plain text and upgrades with STARTTLS (implicit TLS is for ${SMTP_IMPLICIT_TLS_PORTS.join(", ")})`);
+    }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AURORA_POSTGRES_INSTANCE_CLASSES } from "./aurora";
 import { ConfigReader } from "./reader";
 import { parseDailyWindow, parseWeeklyWindow, TimeWindow, windowsOverlap } from "./windows";
 
@@ -130,6 +131,17 @@ function loadDatabase(r: ConfigReader): DatabaseSettings {
     // Both capacity shapes are read and validated whatever the mode, so switching modes never meets a stale bad value.
     const mode = r.oneOf("databaseCapacityMode", ["serverless", "provisioned"] as const);
     const instanceClass = r.string("databaseInstanceClass", INSTANCE_CLASS);
+    if (!(instanceClass in AURORA_POSTGRES_INSTANCE_CLASSES)) {
+        const family = /^db\.([a-z0-9]+)\./.exec(instanceClass)?.[1];
+        const sameFamily = Object.keys(AURORA_POSTGRES_INSTANCE_CLASSES).filter((c) => c.startsWith(`db.${family}.`));
+        r.fail(
+            "databaseInstanceClass",
+            instanceClass,
+            sameFamily.length > 0
+                ? `a size Aurora PostgreSQL offers in that family: ${sameFamily.join(", ")}`
+                : `an instance class Aurora PostgreSQL offers (db.t3.micro/small and db.t4g.small are not): families ${[...new Set(Object.keys(AURORA_POSTGRES_INSTANCE_CLASSES).map((c) => c.split(".").slice(0, 2).join(".")))].join(", ")}, e.g. db.r7g.large; db.t4g.medium for test stacks`,
+        );
+    }
     const minAcu = r.number("databaseMinCapacity", { min: 0, max: AURORA_ACU.max, step: AURORA_ACU.step });
     if (minAcu < AURORA_ACU.minWithoutAutoPause) {
         // 0 ACU means auto-pause: the first connection after a pause waits for the database to resume, and Dify's

@@ -1,4 +1,6 @@
+import * as pulumi from "@pulumi/pulumi";
 import { isWholeInternet, parseCidr } from "./cidr";
+import { ACCEPTED_TLS_POLICIES, ALB_TLS13_POLICIES } from "./tlsPolicies";
 import type { NetworkSettings } from "./network";
 import { ConfigReader } from "./reader";
 
@@ -105,8 +107,6 @@ const CERTIFICATE_ARN = {
     regex: /^arn:aws(-cn|-us-gov)?:acm:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
     allowed: "an ACM certificate ARN such as arn:aws:acm:ap-northeast-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
 };
-// Every ELB policy whose name starts with ELBSecurityPolicy-TLS13- offers TLS 1.3 (and at most TLS 1.2 besides).
-const TLS13_POLICY = { regex: /^ELBSecurityPolicy-TLS13-[0-9A-Za-z-]+$/, allowed: "an ELB TLS 1.3 security policy such as ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09" };
 
 export function loadEdgeSettings(r: ConfigReader, network: NetworkSettings): EdgeSettings {
     const internal = r.boolean("albInternal");
@@ -177,7 +177,23 @@ function loadTls(r: ConfigReader): EdgeTls {
     const domainName = r.optionalString("domainName", DOMAIN);
     const certificateArn = r.optionalString("certificateArn", CERTIFICATE_ARN);
     const httpOnly = r.boolean("albAllowHttpOnly");
-    const sslPolicy = r.string("albSslPolicy", TLS13_POLICY);
+    const sslPolicy = r.string("albSslPolicy");
+    if (!ACCEPTED_TLS_POLICIES.includes(sslPolicy)) {
+        const oldest = ALB_TLS13_POLICIES[sslPolicy];
+        r.fail(
+            "albSslPolicy",
+            sslPolicy,
+            oldest
+                ? `a TLS 1.3 policy that accepts nothing older than TLS 1.2 (this one still accepts TLS ${oldest}): ${ACCEPTED_TLS_POLICIES.join(", ")}`
+                : `one of the ALB's TLS 1.3 security policies that accept nothing older than TLS 1.2: ${ACCEPTED_TLS_POLICIES.join(", ")}`,
+        );
+    }
+    const stackRegion = new pulumi.Config("aws").get("region");
+    const certificateRegion = certificateArn?.split(":")[3];
+    if (certificateRegion !== undefined && stackRegion !== undefined && certificateRegion !== stackRegion) {
+        // An ALB can only use an ACM certificate of its own region (CloudFront's us-east-1 rule does not apply).
+        r.failKeys({ certificateArn, "aws:region": stackRegion }, `a certificate issued in ${stackRegion}, the stack's region: an ALB uses ACM certificates of its own region only (this one is in ${certificateRegion})`);
+    }
     if (httpOnly) {
         if (domainName !== undefined || certificateArn !== undefined) {
             r.fail("albAllowHttpOnly", httpOnly, `false when ${"dify-aws:domainName"} or ${"dify-aws:certificateArn"} is set (HTTP-only is for a stack without a domain)`);

@@ -81,21 +81,36 @@ function loadNewVpc(r: ConfigReader): NewVpcSettings {
                 `so it also needs ${"dify-aws:acknowledgeNoInternetEgress"}=true`,
         );
     }
-    // AWS subnets are /16 to /28; each must be smaller than the VPC itself.
-    const subnetBounds = { min: Math.max(16, cidr.prefix + 1), max: 28 };
+    // AWS subnets are /16 to /28; one that does not fit the VPC is reported below, with the VPC and every prefix.
+    const subnetBounds = { min: 16, max: 28 };
     const subnetPrefix = {
         public: r.integer("publicSubnetPrefix", subnetBounds),
         private: r.integer("privateSubnetPrefix", subnetBounds),
         data: r.integer("dataSubnetPrefix", subnetBounds),
     };
-    const { needed, available } = zoneLayout(cidr.prefix, azCount, [subnetPrefix.public, subnetPrefix.private, subnetPrefix.data]);
+    const prefixes = [subnetPrefix.public, subnetPrefix.private, subnetPrefix.data];
+    const { needed, available } = zoneLayout(cidr.prefix, azCount, prefixes);
     if (needed > available) {
-        r.fail(
-            "vpcCidr",
-            cidrText,
-            `a VPC large enough for ${azCount} zones of /${subnetPrefix.public} public + /${subnetPrefix.private} private + ` +
-                `/${subnetPrefix.data} data subnets (each zone needs ${needed} addresses, a zone of this VPC has ${available}); ` +
-                `use a larger VPC or longer subnet prefixes`,
+        // What would fit: the same subnets in a larger VPC (AWS's largest is a /16), or this VPC with the largest
+        // subnets that fit, found by halving the largest subnet until the zone holds them all (AWS's smallest is /28).
+        const fits = (vpcPrefix: number, ps: number[]) => {
+            const z = zoneLayout(vpcPrefix, azCount, ps);
+            return z.needed <= z.available;
+        };
+        const largestVpc = Array.from({ length: cidr.prefix - 15 }, (_, i) => cidr.prefix - i).find((p) => fits(p, prefixes));
+        let shrink: number[] | undefined = [...prefixes];
+        while (shrink && !fits(cidr.prefix, shrink)) {
+            const largest = shrink.indexOf(Math.min(...shrink));
+            shrink = shrink[largest] >= 28 ? undefined : shrink.map((p, i) => (i === largest ? p + 1 : p));
+        }
+        const options = [
+            largestVpc !== undefined ? `a vpcCidr of /${largestVpc} or larger with these subnets` : undefined,
+            shrink ? `in this /${cidr.prefix}, publicSubnetPrefix ${shrink[0]}, privateSubnetPrefix ${shrink[1]} and dataSubnetPrefix ${shrink[2]} (the largest subnets that fit)` : undefined,
+        ].filter((o) => o !== undefined);
+        r.failKeys(
+            { vpcCidr: cidrText, availabilityZoneCount: azCount, publicSubnetPrefix: subnetPrefix.public, privateSubnetPrefix: subnetPrefix.private, dataSubnetPrefix: subnetPrefix.data },
+            `a VPC large enough for ${azCount} zones of /${subnetPrefix.public} public + /${subnetPrefix.private} private + /${subnetPrefix.data} data subnets ` +
+                `(each zone needs ${needed} addresses, a zone of this VPC has ${available}): ${options.join("; or ")}`,
         );
     }
     return { mode: "new", cidr: cidrText, azCount, natGateways, subnetPrefix };

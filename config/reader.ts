@@ -25,7 +25,9 @@ export class ConfigError extends Error {
 
     constructor(key: string | Record<string, unknown>, value: unknown, readonly allowed: string) {
         const keys = typeof key === "string" ? { [key]: value } : key;
-        super(`Invalid stack config ${Object.entries(keys).map(([k, v]) => `${PROJECT}:${k} = ${ConfigError.show(k, v)}`).join(", ")}: ${allowed}`);
+        // Keys of this project are named with its namespace; another namespace's key (aws:region) is given in full.
+        const full = (k: string) => (k.includes(":") ? k : `${PROJECT}:${k}`);
+        super(`Invalid stack config ${Object.entries(keys).map(([k, v]) => `${full(k)} = ${ConfigError.show(k, v)}`).join(", ")}: ${allowed}`);
         this.name = "ConfigError";
         this.keys = keys;
     }
@@ -146,6 +148,19 @@ export class ConfigReader {
             this.fail(key, value, `a whole number${describeBounds(bounds)}`);
         }
         return this.checkNumber(key, value, n, bounds);
+    }
+
+    /**
+     * A whole number from a fixed list: anything else (also "0.5" for a CPU value) fails with the list, so the message
+     * says what to write instead of only "a whole number".
+     */
+    integerOneOf(key: string, allowed: readonly number[], what: string): number {
+        const value = this.required(key);
+        const n = Number(value);
+        if (value.trim() === "" || !Number.isInteger(n) || !allowed.includes(n)) {
+            this.fail(key, value, `${what}: one of ${allowed.join(", ")}`);
+        }
+        return n;
     }
 
     /** An optional whole number: unset or "" means "not given". */

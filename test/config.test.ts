@@ -112,7 +112,13 @@ describe("config: network errors", () => {
         },
         { title: "an unknown VPC mode", overrides: { vpcMode: "shared" }, key: "vpcMode", value: '"shared"', allowed: /"new", "existing"/ },
         { title: "a subnet prefix beyond AWS's /28", overrides: { dataSubnetPrefix: 29 }, key: "dataSubnetPrefix", value: '"29"', allowed: /to 28/ },
-        { title: "a subnet as large as the VPC", overrides: { privateSubnetPrefix: 16 }, key: "privateSubnetPrefix", value: '"16"', allowed: /from 17 to 28/ },
+        {
+            title: "a subnet as large as the VPC (named with the VPC, and what would fit)",
+            overrides: { privateSubnetPrefix: 16 },
+            key: "privateSubnetPrefix",
+            value: "dify-aws:vpcCidr = \"10.40.0.0/16\"",
+            allowed: /privateSubnetPrefix = 16.*a zone of this VPC has 16384.*publicSubnetPrefix 24, privateSubnetPrefix 20 and dataSubnetPrefix 24 \(the largest subnets that fit\)/,
+        },
         {
             title: "interface endpoints without ECR",
             overrides: { interfaceEndpoints: ["logs", "secretsmanager", "ssm", "ssmmessages"] },
