@@ -54,6 +54,7 @@ const cluster = new DifyCluster("dify", {
     vpcId: network.vpcId,
     vpcCidr: network.vpcCidr,
     privateSubnetIds: network.privateSubnetIds,
+    vpcInterfaceEndpoints: network.interfaceEndpoints,
     kmsKeyArn: key?.keyArn,
     logs,
     edge: edge.attachment,

@@ -55,6 +55,8 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
     public readonly dataSubnetIds: pulumi.Output<string[]>;
     /** The security group of the interface endpoints (443 from the VPC CIDR only); undefined when endpoints are not created. */
     public readonly endpointSecurityGroupId: pulumi.Output<string> | undefined;
+    /** The interface endpoints the VPC has: created here, or (createEndpoints false) those an adopted VPC already has. */
+    public readonly interfaceEndpoints: string[];
 
     constructor(name: string, args: VpcWithEndpointsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dify-aws:network:VpcWithEndpoints", name, {}, opts);
@@ -67,6 +69,7 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
         this.publicSubnetIds = net.publicSubnetIds;
         this.privateSubnetIds = net.privateSubnetIds;
         this.dataSubnetIds = net.dataSubnetIds;
+        this.interfaceEndpoints = [...args.interfaceEndpoints];
 
         if (args.createEndpoints === false) {
             // An adopted VPC that already has these endpoints: a second endpoint with private DNS for the same service
@@ -89,8 +92,27 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
         });
     }
 
-    /** The S3 gateway endpoint and the interface endpoints, behind a group that admits 443 from the VPC only. */
-    private createEndpoints(name: string, args: VpcWithEndpointsArgs, region: pulumi.Output<string>): pulumi.Output<string> {
+    /**
+     * The S3 gateway endpoint and the interface endpoints, behind a group that admits 443 from the VPC only (no group
+     * when there is no interface endpoint). Returns the group's id.
+     */
+    private createEndpoints(name: string, args: VpcWithEndpointsArgs, region: pulumi.Output<string>): pulumi.Output<string> | undefined {
+        // The gateway endpoint is free and keeps image layers (ECR stores them in S3) and Dify's files off the NAT.
+        const routeTableIds = this.routeTablesOf(args);
+        new aws.ec2.VpcEndpoint(
+            `${name}-s3`,
+            {
+                vpcId: this.vpcId,
+                serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
+                vpcEndpointType: "Gateway",
+                routeTableIds,
+                tags: { Name: `${args.namePrefix}-s3` },
+            },
+            { parent: this },
+        );
+        if (args.interfaceEndpoints.length === 0) {
+            return undefined;
+        }
         const endpointSg = new aws.ec2.SecurityGroup(
             `${name}-endpoints`,
             {
@@ -109,20 +131,6 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
                 fromPort: 443,
                 toPort: 443,
                 cidrIpv4: this.vpcCidr,
-            },
-            { parent: this },
-        );
-
-        // The gateway endpoint is free and keeps image layers (ECR stores them in S3) and Dify's files off the NAT.
-        const routeTableIds = this.routeTablesOf(args);
-        new aws.ec2.VpcEndpoint(
-            `${name}-s3`,
-            {
-                vpcId: this.vpcId,
-                serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
-                vpcEndpointType: "Gateway",
-                routeTableIds,
-                tags: { Name: `${args.namePrefix}-s3` },
             },
             { parent: this },
         );

@@ -71,9 +71,21 @@ export interface ImageSettings {
     ssrfProxyImage: string;
     /**
      * Prepended (with a `/`) to every image reference: an ECR pull-through cache or a registry mirror for closed
-     * networks, e.g. `123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub`. Undefined pulls from Docker Hub.
+     * networks, e.g. `123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub`. Undefined pulls from Docker Hub
+     * (or from the pull-through cache below).
      */
     registryPrefix?: string;
+    /**
+     * How images come from Docker Hub when no registryPrefix is given. Docker Hub rate-limits anonymous pulls per IP,
+     * and every task pulls through the stack's NAT IPs.
+     * - `pullThroughCache`: the program creates an ECR pull-through cache rule for Docker Hub, authenticated with
+     *   `credentialsSecretArn` (a secret named `ecr-pullthroughcache/...` holding `{"username","accessToken"}`), and
+     *   pulls every image from ECR in the stack's region.
+     * - else with `credentialsSecretArn` (a secret holding `{"username","password"}`): authenticated pulls from Docker
+     *   Hub (ECS repositoryCredentials).
+     * - else anonymous pulls (the program warns).
+     */
+    dockerHub: { pullThroughCache: boolean; credentialsSecretArn?: string };
 }
 
 export interface SmtpSettings {
@@ -203,8 +215,39 @@ function loadImages(r: ConfigReader): ImageSettings {
         }),
         sandboxTag: imageTag(r, "sandboxImageTag"),
         ssrfProxyImage,
-        registryPrefix: registryPrefix(r),
+        ...imageSource(r),
     };
+}
+
+/** An ECR pull-through cache authenticates to Docker Hub with a secret whose name AWS requires to start so. */
+export const PULL_THROUGH_CACHE_SECRET_PREFIX = "ecr-pullthroughcache/";
+
+function imageSource(r: ConfigReader): Pick<ImageSettings, "registryPrefix" | "dockerHub"> {
+    const prefix = registryPrefix(r);
+    const pullThroughCache = r.boolean("dockerHubPullThroughCache");
+    const credentialsSecretArn = r.optionalString("dockerHubCredentialsSecretArn", {
+        regex: SECRETS_MANAGER_ARN,
+        allowed: "a Secrets Manager secret ARN holding the Docker Hub user name and access token",
+    });
+    const keys = { dockerHubPullThroughCache: pullThroughCache, dockerHubCredentialsSecretArn: credentialsSecretArn, imageRegistryPrefix: prefix };
+    if (prefix !== undefined && (pullThroughCache || credentialsSecretArn !== undefined)) {
+        r.failKeys(keys, "either imageRegistryPrefix (your own mirror or cache, which authenticates its own way) or the Docker Hub settings, not both");
+    }
+    if (pullThroughCache) {
+        const secretName = /:secret:(.+)$/.exec(credentialsSecretArn ?? "")?.[1];
+        if (credentialsSecretArn === undefined) {
+            r.failKeys(keys, `a dockerHubCredentialsSecretArn: an ECR pull-through cache for Docker Hub must authenticate, with a secret named ${PULL_THROUGH_CACHE_SECRET_PREFIX}<name> holding {"username", "accessToken"}`);
+        }
+        if (!secretName!.startsWith(PULL_THROUGH_CACHE_SECRET_PREFIX)) {
+            r.failKeys(keys, `a secret whose name starts with ${PULL_THROUGH_CACHE_SECRET_PREFIX} (ECR accepts no other for a pull-through cache rule)`);
+        }
+        const stackRegion = new pulumi.Config("aws").get("region");
+        const secretRegion = credentialsSecretArn!.split(":")[3];
+        if (stackRegion !== undefined && secretRegion !== stackRegion) {
+            r.failKeys({ ...keys, "aws:region": stackRegion }, `a secret in the stack's region ${stackRegion}: ECR reads a pull-through cache's secret in its own account and region only`);
+        }
+    }
+    return { registryPrefix: prefix, dockerHub: { pullThroughCache, credentialsSecretArn } };
 }
 
 /**

@@ -26,7 +26,11 @@ export interface ExistingVpcSettings {
 
 export interface NetworkSettings {
     vpc: NewVpcSettings | ExistingVpcSettings;
-    /** Interface endpoint service short names (`ecr.api`, `logs`, ...), created in the private subnets. */
+    /**
+     * Interface endpoint service short names (`ecr.api`, `logs`, ...), created in the private subnets (or, with
+     * createEndpoints false, the ones an adopted VPC already has). With a NAT they are optional: every AWS API the
+     * tasks use is reachable through it.
+     */
     interfaceEndpoints: string[];
     /** Create the S3 gateway and interface endpoints (false only for an adopted VPC that already has them). */
     createEndpoints: boolean;
@@ -39,22 +43,29 @@ const SUBNET_ID = { regex: /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, allowed: "a su
 // Interface endpoint short names as they appear in com.amazonaws.<region>.<name>; S3 is always a gateway endpoint here.
 const ENDPOINT_NAME = { regex: /^(?!s3$)[a-z0-9]+([.-][a-z0-9]+)*$/, allowed: "an interface endpoint service name such as ecr.api (s3 is added as a gateway endpoint)" };
 
-/** Endpoints Fargate tasks need to start and run without NAT: image pulls, logs, secrets, ECS Exec, KMS. */
+/**
+ * Endpoints Fargate tasks need to start and run without NAT: image pulls (ECR's API and registry; layers come from
+ * S3 through the gateway endpoint), logs (awslogs), secrets (Secrets Manager; SSM for SSM-parameter extraSecrets) and
+ * ECS Exec (ssmmessages).
+ */
 export const REQUIRED_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "ssmmessages"];
 
 export function loadNetworkSettings(r: ConfigReader): NetworkSettings {
     const mode = r.oneOf("vpcMode", ["new", "existing"] as const);
     const interfaceEndpoints = r.stringList("interfaceEndpoints", { item: ENDPOINT_NAME });
-    const missing = REQUIRED_ENDPOINTS.filter((e) => !interfaceEndpoints.includes(e));
-    if (missing.length > 0) {
-        r.fail("interfaceEndpoints", interfaceEndpoints, `a list that includes ${REQUIRED_ENDPOINTS.join(", ")} (missing ${missing.join(", ")})`);
-    }
     const flowLogTrafficType = r.oneOf("flowLogTrafficType", ["ALL", "ACCEPT", "REJECT"] as const);
     const createEndpoints = r.boolean("createVpcEndpoints");
     if (!createEndpoints && mode === "new") {
         r.fail("createVpcEndpoints", createEndpoints, `true when vpcMode is "new": false is only for an adopted VPC that already has the endpoints`);
     }
     const vpc = mode === "new" ? loadNewVpc(r) : loadExistingVpc(r);
+    const missing = REQUIRED_ENDPOINTS.filter((e) => !interfaceEndpoints.includes(e));
+    if (vpc.mode === "new" && vpc.natGateways === "none" && missing.length > 0) {
+        r.failKeys(
+            { interfaceEndpoints, natGateways: vpc.natGateways },
+            `a list that includes ${REQUIRED_ENDPOINTS.join(", ")} (missing ${missing.join(", ")}): without NAT, tasks reach ECR, CloudWatch Logs, Secrets Manager, SSM and ECS Exec only through these endpoints`,
+        );
+    }
     return { vpc, interfaceEndpoints, createEndpoints, flowLogTrafficType };
 }
 

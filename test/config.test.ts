@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { LOG_RETENTION_DAYS } from "../config";
 import { parseCidr, zoneLayout } from "../config/cidr";
+import { REQUIRED_ENDPOINTS } from "../config/network";
 import { configErrorFor, loadSettingsFor, readProjectFile, readStackFile, runProgramExpectingError } from "./harness";
 
 /** Asserts the message names the key (with its namespace), shows the value and says what is allowed. */
@@ -31,7 +32,7 @@ describe("config: the loader", () => {
         const variants: [("dev" | "prd"), Record<string, unknown>][] = [
             ["dev", {}],
             ["prd", {}],
-            ["dev", { natGateways: "none", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/" }],
+            ["dev", { natGateways: "none", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/", interfaceEndpoints: REQUIRED_ENDPOINTS }],
             [
                 "prd",
                 {
@@ -120,11 +121,11 @@ describe("config: network errors", () => {
             allowed: /privateSubnetPrefix = 16.*a zone of this VPC has 16384.*publicSubnetPrefix 24, privateSubnetPrefix 20 and dataSubnetPrefix 24 \(the largest subnets that fit\)/,
         },
         {
-            title: "interface endpoints without ECR",
-            overrides: { interfaceEndpoints: ["logs", "secretsmanager", "ssm", "ssmmessages"] },
+            title: "interface endpoints without ECR in a VPC without NAT",
+            overrides: { interfaceEndpoints: ["logs", "secretsmanager", "ssm", "ssmmessages"], natGateways: "none", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/" },
             key: "interfaceEndpoints",
-            value: "logs",
-            allowed: /missing ecr\.api, ecr\.dkr/,
+            value: 'dify-aws:natGateways = "none"',
+            allowed: /missing ecr\.api, ecr\.dkr.*only through these endpoints/,
         },
         { title: "s3 as an interface endpoint", overrides: { interfaceEndpoints: ["s3"] }, key: "interfaceEndpoints", value: '"s3"', allowed: /gateway endpoint/ },
         { title: "an unknown flow-log traffic type", overrides: { flowLogTrafficType: "SOME" }, key: "flowLogTrafficType", value: '"SOME"', allowed: /"ALL", "ACCEPT", "REJECT"/ },

@@ -13,6 +13,7 @@ const cluster = new DifyCluster("dify", {
     namePrefix: "dify-fx",
     vpcId: "vpc-0123456789abcdef0",
     vpcCidr: "10.77.0.0/16",
+    vpcInterfaceEndpoints: [],
     privateSubnetIds: ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
     logs: { retentionInDays: 7 },
     edge: {

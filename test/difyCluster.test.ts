@@ -166,7 +166,7 @@ for (const stack of STACKS) {
             expect(cluster.inputs.serviceConnectDefaults.namespace).to.match(/^arn:aws:servicediscovery:/);
         });
 
-        it("pins each role's image to the issue's versions, never `latest`", () => {
+        it("pins each role's image to the issue's versions, never `latest` (prd through its ECR pull-through cache, dev from Docker Hub)", () => {
             const expected: Record<Role | "migration", RegExp> = {
                 web: /^langgenius\/dify-web:1\.17\.1$/,
                 api: /^langgenius\/dify-api:1\.17\.1$/,
@@ -177,9 +177,12 @@ for (const stack of STACKS) {
                 sandbox: /^langgenius\/dify-sandbox:0\.2\.15$/,
                 "ssrf-proxy": /^ubuntu\/squid:[A-Za-z0-9_.-]+$/,
             };
+            // prd pulls through the cache named after the stack, in its own account and region.
+            const registry = stack === "prd" ? "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/dify-prd-docker-hub/" : "";
             for (const [family, re] of Object.entries(expected)) {
                 const { c } = taskDef(run, family as Role);
-                expect(c.image, family).to.match(re);
+                expect(c.image.startsWith(registry), family).to.equal(true);
+                expect(c.image.slice(registry.length), family).to.match(re);
                 expect(c.image, family).to.not.match(/:latest$/);
             }
         });
@@ -534,11 +537,18 @@ describe("DifyCluster IAM", () => {
             expect(star).to.include("ssmmessages:CreateControlChannel");
         });
 
-        it(`${stack}: pulling from Docker Hub (no registry prefix), the execution role has no ECR permission at all`, async () => {
+        it(`${stack}: the execution role has ECR permissions exactly when images come from ECR (prd's pull-through cache)`, async () => {
             const run = await stackRun(stack);
-            expect(taskDef(run, "api").c.image).to.match(/^langgenius\/dify-api:/);
             const exec = policies(run).find((p) => p.name === "dify-execution")!;
-            expect(exec.doc.Statement.flatMap((s) => s.Action).filter((a) => a.startsWith("ecr:"))).to.deep.equal([]);
+            const ecr = exec.doc.Statement.filter((s) => s.Action.some((a) => a.startsWith("ecr:")));
+            if (stack === "dev") {
+                expect(taskDef(run, "api").c.image).to.match(/^langgenius\/dify-api:/);
+                expect(ecr).to.deep.equal([]);
+                return;
+            }
+            const scoped = ecr.filter((s) => !s.Action.includes("ecr:GetAuthorizationToken"));
+            expect(scoped.flatMap((s) => s.Action).sort()).to.deep.equal(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:GetDownloadUrlForLayer"]);
+            expect([...new Set(scoped.flatMap((s) => list(s.Resource)))]).to.deep.equal(["arn:aws:ecr:ap-northeast-1:123456789012:repository/dify-prd-docker-hub/*"]);
         });
 
         it(`${stack}: with ECS Exec enabled, every task role may open the SSM channels and write the audit log`, async () => {
@@ -692,7 +702,7 @@ describe("DifyCluster image registry: ECR permissions and the sandbox's way out"
     });
 
     it("an ECR registry root (a plain mirror): the pull actions on exactly the images' repositories, no cache import", async () => {
-        const run = await runProgram("prd", { imageRegistryPrefix: "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com" });
+        const run = await runProgram("prd", { imageRegistryPrefix: "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com", dockerHubPullThroughCache: false, dockerHubCredentialsSecretArn: "" });
         const st = execStatements(run);
         const repoOf = (image: string) => image.replace(/^[^/]+\//, "").replace(/:[^/]+$/, "");
         const images = [...ROLES, "migration"].map((f) => taskDef(run, f as Role | "migration").c.image);
@@ -707,8 +717,9 @@ describe("DifyCluster image registry: ECR permissions and the sandbox's way out"
         expect(sandboxEgress(run).map((r) => r.inputs.cidrIpv4)).to.not.include("0.0.0.0/0");
     });
 
-    it("from ECR, the sandbox reaches only the VPC endpoints and the S3 gateway prefix list on 443, never the internet", async () => {
-        const run = await variant();
+    it("prd (ECR pull-through cache, with the ECR, Secrets Manager and Logs endpoints): the sandbox reaches only the VPC endpoints and the S3 gateway prefix list on 443, never the internet", async () => {
+        const run = await stackRun("prd");
+        expect(run.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").map((e) => String(e.inputs.serviceName).split(".").slice(3).join(".")).sort()).to.include.members(["ecr.api", "ecr.dkr", "logs", "secretsmanager"]);
         const rules = sandboxEgress(run);
         for (const r of rules) {
             expect([r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort], r.name).to.deep.equal(["tcp", 443, 443]);
@@ -727,10 +738,12 @@ describe("DifyCluster image registry: ECR permissions and the sandbox's way out"
         expect(mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").some((r) => r.inputs.securityGroupId === daemonSg && r.inputs.cidrIpv4 === "0.0.0.0/0")).to.equal(true);
     });
 
-    for (const stack of STACKS) {
-        it(`${stack} from Docker Hub: the sandbox keeps 443 to the internet (Fargate pulls through the task's ENI), nothing else`, async () => {
-            const run = await stackRun(stack);
-            const rules = sandboxEgress(run);
+    for (const [what, run] of [
+        ["dev (Docker Hub)", () => stackRun("dev")],
+        ["an ECR mirror in a VPC without interface endpoints (pulls and secrets go through the NAT)", () => variant()],
+    ] as const) {
+        it(`${what}: the sandbox keeps 443 to the internet (Fargate pulls through the task's ENI), nothing else`, async () => {
+            const rules = sandboxEgress(await run());
             expect(rules.map((r) => [r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort])).to.deep.equal([["0.0.0.0/0", 443, 443]]);
             expect(rules.some((r) => r.inputs.prefixListId)).to.equal(false);
         });
@@ -823,7 +836,8 @@ describe("DifyCluster SSRF proxy", () => {
     it("is delivered without a custom image: the container command writes the value to squid.conf and runs squid", () => {
         expect(c.command?.join(" ")).to.include("$SQUID_CONF");
         expect(c.command?.join(" ")).to.match(/exec squid .*-N/);
-        expect(c.image).to.match(/^ubuntu\/squid:/);
+        // prd pulls the stock image through its ECR pull-through cache.
+        expect(c.image).to.match(/\/dify-prd-docker-hub\/ubuntu\/squid:/);
     });
 });
 

@@ -85,9 +85,10 @@ describe("DifyCluster config: images", () => {
 
     it("accepts an ECR registry only in the stack's region: the VPC endpoints and S3 gateway serve their own region", () => {
         // Both stacks run in ap-northeast-1 (aws:region); a us-east-1 registry would be unreachable for the sandbox.
-        expectError({ imageRegistryPrefix: "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub" }, "imageRegistryPrefix", /stack's region ap-northeast-1/, "prd");
+        const noCache = { dockerHubPullThroughCache: false, dockerHubCredentialsSecretArn: "" };
+        expectError({ ...noCache, imageRegistryPrefix: "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub" }, "imageRegistryPrefix", /stack's region ap-northeast-1/, "prd");
         expectError({ imageRegistryPrefix: "123456789012.dkr.ecr.us-east-1.amazonaws.com" }, "imageRegistryPrefix", /stack's region ap-northeast-1/);
-        const ok = loadSettingsFor("prd", { imageRegistryPrefix: "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub" }).settings.cluster;
+        const ok = loadSettingsFor("prd", { ...noCache, imageRegistryPrefix: "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub" }).settings.cluster;
         expect(ok.images.registryPrefix).to.equal("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub");
     });
 });

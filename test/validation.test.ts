@@ -4,6 +4,7 @@
  * (cited beside each), not from the implementation.
  */
 import { expect } from "chai";
+import { REQUIRED_ENDPOINTS } from "../config/network";
 import { ConfigError, isSecretLookingKey } from "../config/reader";
 import { ACCEPTED_TLS_POLICIES } from "../config/tlsPolicies";
 import { STRONG_TLS_POLICIES } from "../policy/config";
@@ -92,7 +93,7 @@ describe("validation across keys", () => {
     });
 
     it("requires a PyPI mirror when the VPC has no NAT, naming both keys", () => {
-        const none = { natGateways: "none", acknowledgeNoInternetEgress: true };
+        const none = { natGateways: "none", acknowledgeNoInternetEgress: true, interfaceEndpoints: REQUIRED_ENDPOINTS };
         expectKeys(configErrorFor("dev", none), ["pipMirrorUrl", "natGateways"], /PyPI mirror reachable inside the VPC/);
         expect(loadSettingsFor("dev", { ...none, pipMirrorUrl: "https://pypi.internal.example.com/simple/" }).settings.cluster.pipMirrorUrl).to.equal("https://pypi.internal.example.com/simple/");
         expectKeys(configErrorFor("dev", { pipMirrorUrl: "https://user:pw@pypi.example.com/simple/" }), ["pipMirrorUrl"], /without credentials/);

@@ -12,6 +12,11 @@ export interface DifyClusterArgs {
     vpcCidr: pulumi.Input<string>;
     /** Private subnets (with NAT egress) the tasks run in, one per AZ; services spread over them. */
     privateSubnetIds: pulumi.Input<string[]>;
+    /**
+     * The interface endpoints the VPC has (service short names such as `ecr.api`). With images from ECR and the
+     * endpoints a task needs to start (SANDBOX_PRIVATE_START_ENDPOINTS), the sandbox gets no internet egress.
+     */
+    vpcInterfaceEndpoints: string[];
     /** The stack's customer-managed KMS key: encrypts the inner-keys secret and ECS Exec sessions. Undefined: AWS-managed keys. */
     kmsKeyArn?: pulumi.Input<string>;
     /** Retention and key of every log group (one per role, the migration task and ECS Exec audit). */

@@ -1,9 +1,9 @@
 /** The task execution role (pulls, logs, secrets) and one task role per Dify role, each scoped to ARNs. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DifyRole, ecrRegistry } from "../../config/cluster";
+import type { DifyRole } from "../../config/cluster";
 import { ClusterScope, KEBAB } from "./context";
-import { ecrRepositoryName } from "./images";
+import type { EcrSource } from "./images";
 import { S3_ROLES } from "./roles";
 
 /** Actions AWS does not scope to resources; the only ones granted on `*`. */
@@ -49,7 +49,7 @@ function ecsTasksTrust(scope: ClusterScope): pulumi.Output<string> {
 /** Pulls images, writes logs, and reads exactly this stack's secrets (and decrypts them with the stack key). */
 export function executionRole(
     scope: ClusterScope,
-    images: Record<DifyRole, string>,
+    ecr: EcrSource | undefined,
     secretArns: pulumi.Output<string[]>,
     ssmParameterArns: string[],
     logGroups: aws.cloudwatch.LogGroup[],
@@ -63,14 +63,11 @@ export function executionRole(
     );
     const statements: Statement[] = [];
     // ECR only when the images come from an ECR registry; from Docker Hub or another mirror the role needs none.
-    const ecr = ecrRegistry(args.settings.images.registryPrefix);
     if (ecr) {
         const repositoryArn = (repo: string) => pulumi.interpolate`arn:${partition}:ecr:${ecr.region}:${ecr.account}:repository/${repo}`;
         // Under a path (a pull-through cache's prefix), every repository below it; at the registry root, exactly
         // the repositories of the images (repository = image reference without registry, tag or digest).
-        const repos = ecr.path
-            ? [repositoryArn(`${ecr.path}/*`)]
-            : [...new Set(Object.values(images).map((image) => ecrRepositoryName(image, ecr.host)))].sort().map(repositoryArn);
+        const repos = ecr.path ? [repositoryArn(`${ecr.path}/*`)] : ecr.repositories.map(repositoryArn);
         statements.push(
             // GetAuthorizationToken has no resource-level permissions.
             { Sid: "EcrAuthorization", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },

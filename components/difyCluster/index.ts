@@ -27,7 +27,7 @@ import { DEFAULT_MIGRATION_TIMEOUT_SECONDS, MigrationGate } from "../migrationGa
 import { squidConf } from "../ssrfProxyConfig";
 import { ClusterScope, DifyClusterArgs, KEBAB, mapValues, ROLES } from "./context";
 import { executionRole, taskRole } from "./iam";
-import { imageReferences } from "./images";
+import { imagePlan } from "./images";
 import { roleSecurityGroups, securityGroupGraph } from "./network";
 import { GATED_ROLES, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
 import { initPassword, innerKeys, smtpPassword } from "./secrets";
@@ -67,7 +67,7 @@ export class DifyCluster extends pulumi.ComponentResource {
     /** Shell command that opens a shell in a running api task (or says how to enable ECS Exec). */
     public readonly ecsExecCommand: pulumi.Output<string>;
     /** Image references per role as deployed. */
-    public readonly images: Record<DifyRole, string>;
+    public readonly images: Record<DifyRole, pulumi.Output<string>>;
 
     constructor(name: string, args: DifyClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dify-aws:app:DifyCluster", name, {}, opts);
@@ -76,7 +76,14 @@ export class DifyCluster extends pulumi.ComponentResource {
         const prefix = args.namePrefix;
         const parent = { parent: this };
 
-        this.images = imageReferences(s);
+        const images = imagePlan(scope);
+        this.images = images.images;
+        if (images.anonymous) {
+            pulumi.log.warn(
+                `${prefix}: images are pulled from Docker Hub anonymously. Docker Hub rate-limits anonymous pulls per IP and every task pulls through this stack's NAT IPs, so a rollout or a crash loop can stall on "toomanyrequests". Set dify-aws:dockerHubCredentialsSecretArn (a Docker Hub login), or dify-aws:dockerHubPullThroughCache with it (an ECR pull-through cache); see the runbook.`,
+                this,
+            );
+        }
 
         // --- logs -----------------------------------------------------------------------------------------------
         const logGroups = {} as Record<DifyRole | "migration" | "execAudit", aws.cloudwatch.LogGroup>;
@@ -138,7 +145,7 @@ export class DifyCluster extends pulumi.ComponentResource {
         // --- network ------------------------------------------------------------------------------------------------
         const sgs = roleSecurityGroups(scope);
         this.securityGroupIds = mapValues(sgs, (sg) => sg.id);
-        const networkRules = securityGroupGraph(scope, sgs);
+        const networkRules = securityGroupGraph(scope, sgs, images.ecr !== undefined);
 
         // --- IAM ------------------------------------------------------------------------------------------------------
         const secretArns = pulumi
@@ -150,6 +157,7 @@ export class DifyCluster extends pulumi.ComponentResource {
                 inner.secretArn,
                 init.secretArn,
                 ...(smtpPasswordRef ? [smtpPasswordRef.secretArn] : []),
+                ...(images.repositoryCredentialsSecretArn ? [images.repositoryCredentialsSecretArn] : []),
                 ...Object.values(s.extraSecrets)
                     .flat()
                     .filter((x) => x!.kind === "secretsmanager")
@@ -157,7 +165,7 @@ export class DifyCluster extends pulumi.ComponentResource {
             ])
             .apply((arns) => [...new Set(arns)].sort());
         const ssmParameterArns = [...new Set(Object.values(s.extraSecrets).flat().filter((x) => x!.kind === "ssm").map((x) => x!.resourceArn))].sort();
-        const execution = executionRole(scope, this.images, secretArns, ssmParameterArns, Object.values(logGroups));
+        const execution = executionRole(scope, images.ecr, secretArns, ssmParameterArns, Object.values(logGroups));
         this.executionRoleArn = execution.role.arn;
         const taskRoles = {} as Record<DifyRole, aws.iam.Role>;
         const taskPolicies: pulumi.Resource[] = [];
@@ -213,6 +221,7 @@ export class DifyCluster extends pulumi.ComponentResource {
             const size = sizeRole === "beat" ? s.beat : s.roles[sizeRole as ScaledRole];
             taskDefs[role] = taskDefinition(scope, role, {
                 image: this.images[sizeRole],
+                repositoryCredentialsSecretArn: images.repositoryCredentialsSecretArn,
                 env: envFor(role),
                 cpu: size.cpu,
                 memory: size.memory,

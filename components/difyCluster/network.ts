@@ -1,7 +1,7 @@
 /** Security groups per role and every allowed path between roles, the ALB, the data stores and the internet. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DifyRole, ecrRegistry } from "../../config/cluster";
+import type { DifyRole } from "../../config/cluster";
 import { INTERNAL } from "../difyEnvironment";
 import { SAFE_PORTS } from "../ssrfProxyConfig";
 import { ClusterScope, KEBAB, ROLES } from "./context";
@@ -12,6 +12,13 @@ interface SgRef {
     label: string;
     id: pulumi.Input<string>;
 }
+
+/**
+ * What a task reaches while it starts, besides S3 (the gateway endpoint): ECR's API and registry for the image, Secrets
+ * Manager for its secrets, CloudWatch Logs for the awslogs driver. With all four as interface endpoints and images
+ * from ECR, the sandbox (users' code) needs no route to the internet at all.
+ */
+export const SANDBOX_PRIVATE_START_ENDPOINTS = ["ecr.api", "ecr.dkr", "secretsmanager", "logs"];
 
 export interface SecurityGroupGraph {
     /** Every rule, for the services to depend on. */
@@ -43,7 +50,7 @@ export function roleSecurityGroups(scope: ClusterScope): Record<DifyRole, aws.ec
  * Every allowed path is a pair of rules: ingress on the callee from the caller's group and egress on the caller to
  * the callee's group, each its own resource with a description.
  */
-export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aws.ec2.SecurityGroup>): SecurityGroupGraph {
+export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aws.ec2.SecurityGroup>, imagesFromEcr: boolean): SecurityGroupGraph {
     const { args, name, parent } = scope;
     const all: pulumi.Resource[] = [];
     const ref = (role: DifyRole): SgRef => ({ key: KEBAB[role], label: `Dify ${KEBAB[role]}`, id: sgs[role].id });
@@ -83,17 +90,17 @@ export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aw
     // Outbound to the internet: image pulls, Secrets Manager and CloudWatch (through the endpoints or NAT), model
     // providers and the plugin marketplace (daemon), and for the proxy whatever users' workflows call on 80/443.
     const internet = {} as Record<DifyRole, pulumi.Resource[]>;
-    const ecr = ecrRegistry(args.settings.images.registryPrefix);
+    const sandboxStartsPrivately = imagesFromEcr && SANDBOX_PRIVATE_START_ENDPOINTS.every((e) => args.vpcInterfaceEndpoints.includes(e));
     for (const role of ROLES) {
-        if (role === "sandbox" && ecr) {
+        if (role === "sandbox" && sandboxStartsPrivately) {
             internet[role] = sandboxEndpointEgress(scope, sgs[role].id);
             all.push(...internet[role]);
             continue;
         }
         // The sandbox runs users' code. Its HTTP clients go through the SSRF proxy, but code can open a socket
-        // itself, and this rule (needed because Fargate pulls Docker Hub images through the task's ENI) lets it
-        // reach any address on 443, the VPC and peered networks included. Pulling from an ECR registry in the
-        // stack's region (imageRegistryPrefix: a pull-through cache) removes this rule; see sandboxEndpointEgress.
+        // itself, and this rule (needed because Fargate pulls images and reads secrets through the task's ENI) lets
+        // it reach any address on 443, the VPC and peered networks included. Images from ECR in the stack's region
+        // (dockerHubPullThroughCache) with the endpoints above remove this rule; see sandboxEndpointEgress.
         // The proxy reaches what squid's Safe_ports allow (ssrfProxyConfig.ts), every other role HTTPS only.
         const ports = role === "ssrfProxy" ? SAFE_PORTS.map((p) => (typeof p === "number" ? { from: p, to: p } : p)) : [{ from: 443, to: 443 }];
         internet[role] = ports.map(({ from, to }) => {

@@ -8,7 +8,9 @@ import { ClusterScope, KEBAB } from "./context";
 import { HEALTH_CHECKS, HealthCheck, SERVER_ROLES, STOP_TIMEOUT } from "./roles";
 
 export interface TaskSpec {
-    image: string;
+    image: pulumi.Input<string>;
+    /** A Secrets Manager ARN with a registry login, for ECS repositoryCredentials. */
+    repositoryCredentialsSecretArn?: string;
     env: ContainerEnvironment;
     /** Task CPU units and memory (MiB), a pair Fargate accepts. */
     cpu: number;
@@ -23,9 +25,10 @@ export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration"
     const { environment, secrets } = toEcs(t.env);
     const port = role === "migration" || role === "worker" || role === "beat" ? undefined : role === "web" ? INTERNAL.web.port : SERVER_ROLES[role].port;
     const healthCheck: HealthCheck | undefined = role === "migration" ? undefined : HEALTH_CHECKS[role];
-    const container = pulumi.all([environment, secrets, t.logGroup.name, scope.ctx.region]).apply(([env, sec, group, region]) => ({
+    const container = pulumi.all([environment, secrets, t.logGroup.name, scope.ctx.region, t.image]).apply(([env, sec, group, region, image]) => ({
         name: kebab,
-        image: t.image,
+        image,
+        ...(t.repositoryCredentialsSecretArn ? { repositoryCredentials: { credentialsParameter: t.repositoryCredentialsSecretArn } } : {}),
         essential: true,
         environment: env,
         secrets: sec,

@@ -90,6 +90,8 @@ export interface ProgramRun {
     outputs: Record<string, unknown>;
     /** Names of the stack outputs that are Pulumi secrets. */
     secretOutputs: string[];
+    /** What the program logged with `pulumi.log.warn` (what `pulumi preview` prints as warnings). */
+    warnings: string[];
     invokes: { token: string; inputs: Record<string, any> }[];
     /** Every resource of a type token, e.g. `aws:rds/cluster:Cluster`. */
     ofType(type: string): RegisteredResource[];
@@ -135,12 +137,20 @@ export async function runProgram(stack: Stack | string, overrides: Record<string
     // a run from seconds to about one; errors keep their messages.
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 1;
+    const warnings: string[] = [];
+    const log = pulumi.log as unknown as { warn: (msg: string, ...rest: unknown[]) => Promise<void> };
+    const warn = log.warn;
+    log.warn = (msg: string, ...rest: unknown[]) => {
+        warnings.push(msg);
+        return warn(msg, ...rest);
+    };
     let exported: Record<string, unknown>;
     try {
         exported = require(entry);
     } finally {
         await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
         Error.stackTraceLimit = stackTraceLimit;
+        log.warn = warn;
     }
     // Node reports unhandled rejections only after the microtask queue drains: give it a turn of the event loop.
     await new Promise((resolve) => setImmediate(resolve));
@@ -167,6 +177,7 @@ export async function runProgram(stack: Stack | string, overrides: Record<string
         resources,
         outputs,
         secretOutputs,
+        warnings,
         invokes: [...mocks.invokes],
         ofType,
         one(type: string, name?: string | RegExp) {
