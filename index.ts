@@ -62,6 +62,7 @@ const cluster = new DifyCluster("dify", {
     cache: data.cache,
     bucket: data.bucket,
     settings: settings.cluster,
+    activeHours: common.activeHours,
 });
 
 const { beat: beatServiceName, ...services } = cluster.serviceNames;
@@ -74,10 +75,11 @@ const alarms = new Alarms("ops", {
         arnSuffix: edge.loadBalancerArnSuffix,
         targetGroupArnSuffixes: Object.fromEntries(Object.entries(edge.attachment.targetGroups).map(([role, tg]) => [role, tg.arnSuffix])),
     },
-    ecs: { clusterName: cluster.clusterName, services, beatServiceName },
+    ecs: { clusterName: cluster.clusterName, clusterArn: cluster.clusterArn, containerInsights: settings.cluster.containerInsights !== "disabled", services, beatServiceName },
     database: { clusterIdentifier: data.clusterIdentifier, instanceIdentifiers: data.instanceIdentifiers, serverless: data.serverless },
     cache: { memberClusterIds: data.cacheMemberClusterIds },
     waf: edge.webAclName ? { webAclName: edge.webAclName } : undefined,
+    pausedOutsideActiveHours: common.activeHours !== undefined,
 });
 
 export const vpcId = network.vpcId;

@@ -12,9 +12,16 @@ export interface AlarmedLoadBalancer {
     targetGroupArnSuffixes: Record<string, pulumi.Input<string>>;
 }
 
-/** The ECS services. The cluster must have Container Insights on: the running-task alarms read its metrics. */
+/** The ECS services. */
 export interface AlarmedServices {
     clusterName: pulumi.Input<string>;
+    /** The cluster's ARN: the ECS service events of this cluster go to the topic. */
+    clusterArn: pulumi.Input<string>;
+    /**
+     * The cluster publishes Container Insights metrics (`enabled` or `enhanced`): the running-task alarms read them.
+     * Without them only the ECS service events report tasks that fail to start.
+     */
+    containerInsights: boolean;
     /** Service name by role, every service that runs at its desired count (all but beat). */
     services: Record<string, pulumi.Input<string>>;
     /** The beat service: exactly one task, alarmed when there is none and when there is more than one. */
@@ -59,6 +66,11 @@ export interface AlarmsArgs {
     database?: AlarmedDatabase;
     /** Omitted: no cache alarms. */
     cache?: AlarmedCache;
+    /**
+     * The stack scales every service to zero tasks outside its active hours. Metrics of a service without running
+     * tasks are not published at all, so alarms on task counts and healthy targets must not read a night as an outage.
+     */
+    pausedOutsideActiveHours?: boolean;
     /**
      * The regional WAF web ACL in front of the ALB: its name (the `WebACL` dimension; the ACL's metric name must equal
      * it). The `Region` dimension is the stack's region, where a web ACL attached to the stack's ALB necessarily lives.
@@ -108,6 +120,9 @@ const GRID = 24;
 /** An alarm status widget shows at most 100 alarms. */
 const ALARM_WIDGET_MAX = 100;
 
+/** The name of the stack's rule for ECS service events (the topic policy names it before it exists). */
+const ECS_EVENT_RULE = (prefix: string) => `${prefix}-ecs-service-events`;
+
 function kebab(key: string): string {
     return key.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
 }
@@ -155,6 +170,19 @@ export class Alarms extends pulumi.ComponentResource {
                                 Action: ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"],
                                 Resource: arn,
                             },
+                            ...(args.ecs
+                                ? [
+                                      {
+                                          // The stack's ECS event rule (serviceEvents), and no other rule.
+                                          Sid: "ThisStacksEcsEventRulePublishes",
+                                          Effect: "Allow",
+                                          Principal: { Service: `events.${dnsSuffix}` },
+                                          Action: "sns:Publish",
+                                          Resource: arn,
+                                          Condition: { ArnEquals: { "aws:SourceArn": `arn:${partition}:events:${region}:${account}:rule/${ECS_EVENT_RULE(args.namePrefix)}` } },
+                                      },
+                                  ]
+                                : []),
                             {
                                 // Only this account's alarms in this region may publish (confused-deputy guard).
                                 Sid: "ThisAccountsAlarmsPublish",
@@ -181,11 +209,13 @@ export class Alarms extends pulumi.ComponentResource {
         const widgets: Widget[] = [];
         const region = ctx.region;
 
+        const paused = args.pausedOutsideActiveHours ?? false;
         if (args.loadBalancer) {
-            widgets.push(...this.loadBalancerAlarms(name, args.loadBalancer, t, region));
+            widgets.push(...this.loadBalancerAlarms(name, args.loadBalancer, t, region, paused));
         }
         if (args.ecs) {
-            widgets.push(...this.serviceAlarms(name, args.ecs, t, region));
+            widgets.push(...this.serviceAlarms(name, args.ecs, t, region, paused));
+            this.serviceEvents(name, args.ecs, topic);
         }
         if (args.database) {
             widgets.push(...this.databaseAlarms(name, args.database, t, region));
@@ -251,7 +281,7 @@ export class Alarms extends pulumi.ComponentResource {
         return alarm;
     }
 
-    private loadBalancerAlarms(name: string, lb: AlarmedLoadBalancer, t: AlarmThresholds, region: pulumi.Output<string>): Widget[] {
+    private loadBalancerAlarms(name: string, lb: AlarmedLoadBalancer, t: AlarmThresholds, region: pulumi.Output<string>, paused: boolean): Widget[] {
         const ns = "AWS/ApplicationELB";
         const lbDim = { LoadBalancer: lb.arnSuffix };
         const count = (id: string, metricName: string) => ({
@@ -310,16 +340,34 @@ export class Alarms extends pulumi.ComponentResource {
                 metric: { namespace: ns, name: "UnHealthyHostCount", dimensions: dims, statistic: "Maximum" },
             });
             // No healthy target: every request to these paths gets a 503, whether or not traffic shows it yet. The
-            // metric is published every minute, so silence means the target group left the ALB: breaching.
-            this.alarm(name, {
-                id: `alb-${id}-no-healthy-hosts`,
-                description: `The ${key} target group has had no healthy target for 3 minutes: its paths answer 503.`,
-                comparison: "LessThanThreshold",
-                threshold: 1,
-                window: FOR_3_MIN,
-                treatMissingData: "breaching",
-                metric: { namespace: ns, name: "HealthyHostCount", dimensions: dims, statistic: "Minimum" },
-            });
+            // metric is published every minute, so silence means the target group left the ALB: breaching. A stack
+            // that sleeps has no target every night, so there it alarms only while requests arrive and find none.
+            this.alarm(
+                name,
+                paused
+                    ? {
+                          id: `alb-${id}-no-healthy-hosts`,
+                          description: `Requests to the ${key} target group found no healthy target for 3 minutes (answered 503). Outside active hours that is expected.`,
+                          comparison: "GreaterThanThreshold",
+                          threshold: 0,
+                          window: FOR_3_MIN,
+                          treatMissingData: "notBreaching",
+                          queries: [
+                              { id: "healthy", metric: { namespace: ns, metricName: "HealthyHostCount", dimensions: dims, stat: "Minimum", period: 60 }, returnData: false },
+                              { id: "requests", metric: { namespace: ns, metricName: "RequestCount", dimensions: dims, stat: "Sum", period: 60 }, returnData: false },
+                              { id: "unserved", expression: "IF(FILL(requests, 0) > 0 AND FILL(healthy, 0) < 1, 1, 0)", label: "requests without a healthy target", returnData: true },
+                          ],
+                      }
+                    : {
+                          id: `alb-${id}-no-healthy-hosts`,
+                          description: `The ${key} target group has had no healthy target for 3 minutes: its paths answer 503.`,
+                          comparison: "LessThanThreshold",
+                          threshold: 1,
+                          window: FOR_3_MIN,
+                          treatMissingData: "breaching",
+                          metric: { namespace: ns, name: "HealthyHostCount", dimensions: dims, statistic: "Minimum" },
+                      },
+            );
             p95.push([ns, "TargetResponseTime", "LoadBalancer", lb.arnSuffix, "TargetGroup", tg, { stat: "p95", label: `${key} p95` }]);
             health.push([ns, "HealthyHostCount", "LoadBalancer", lb.arnSuffix, "TargetGroup", tg, { stat: "Minimum", label: `${key} healthy` }]);
             health.push([ns, "UnHealthyHostCount", "LoadBalancer", lb.arnSuffix, "TargetGroup", tg, { stat: "Maximum", label: `${key} unhealthy` }]);
@@ -337,7 +385,29 @@ export class Alarms extends pulumi.ComponentResource {
         ];
     }
 
-    private serviceAlarms(name: string, ecs: AlarmedServices, t: AlarmThresholds, region: pulumi.Output<string>): Widget[] {
+    /**
+     * ECS service events to the topic: a service that cannot start its tasks (SERVICE_TASK_START_IMPAIRED), place
+     * them, or configure them, and a failed (rolled back) deployment. AWS delivers these whether or not Container
+     * Insights is on, and scaling to zero at night raises none of them. The topic and its key let EventBridge publish.
+     */
+    private serviceEvents(name: string, ecs: AlarmedServices, topic: aws.sns.Topic): void {
+        const rule = new aws.cloudwatch.EventRule(
+            `${name}-ecs-events`,
+            {
+                name: ECS_EVENT_RULE(this.prefix),
+                description: `Dify ${this.prefix}: ECS services failing to start, place or configure tasks, and failed deployments`,
+                eventPattern: pulumi.jsonStringify({
+                    source: ["aws.ecs"],
+                    "detail-type": ["ECS Service Action", "ECS Deployment State Change"],
+                    detail: { clusterArn: [ecs.clusterArn], eventType: ["WARN", "ERROR"] },
+                }),
+            },
+            { parent: this },
+        );
+        new aws.cloudwatch.EventTarget(`${name}-ecs-events`, { rule: rule.name, arn: topic.arn }, { parent: this });
+    }
+
+    private serviceAlarms(name: string, ecs: AlarmedServices, t: AlarmThresholds, region: pulumi.Output<string>, paused: boolean): Widget[] {
         const ci = "ECS/ContainerInsights";
         const all: [string, pulumi.Input<string>][] = [...Object.entries(ecs.services), ["beat", ecs.beatServiceName]];
         const cpu: unknown[][] = [];
@@ -371,20 +441,22 @@ export class Alarms extends pulumi.ComponentResource {
             memory.push(["AWS/ECS", "MemoryUtilization", "ClusterName", ecs.clusterName, "ServiceName", serviceName, { stat: "Average", label: role }]);
             tasks.push([ci, "RunningTaskCount", "ClusterName", ecs.clusterName, "ServiceName", serviceName, { stat: "Average", label: `${role} running` }]);
 
-            if (role === "beat") {
+            if (role === "beat" || !ecs.containerInsights) {
                 continue;
             }
-            // Container Insights publishes RunningTaskCount and DesiredTaskCount every minute for every service, so no
-            // data means Container Insights is off or the service is gone: breaching. Within a minute the lowest
-            // desired count is compared with the highest running count, so tasks starting during a scale-out do not
-            // count as missing; 5 minutes in a row below desired means tasks fail to start or keep crashing.
+            // Container Insights publishes a service's metrics only while it has running tasks ("if ... that service has
+            // no tasks in a RUNNING state, there will be no metrics sent", ECS developer guide): no data means no task
+            // at all, breaching; on a stack that sleeps it is every night, so there it is notBreaching (and the ECS
+            // service events still report tasks that cannot start). Within a minute the lowest desired count is
+            // compared with the highest running count, so tasks starting during a scale-out do not count as missing;
+            // 5 minutes in a row below desired means tasks fail to start or keep crashing.
             this.alarm(name, {
                 id: `ecs-${id}-tasks-below-desired`,
                 description: `The ${role} service has run fewer tasks than desired for 5 minutes. See its events (aws ecs describe-services) and the stopped tasks' reasons.`,
                 comparison: "GreaterThanThreshold",
                 threshold: 0,
                 window: FOR_5_MIN,
-                treatMissingData: "breaching",
+                treatMissingData: paused ? "notBreaching" : "breaching",
                 queries: [
                     { id: "desired", metric: { namespace: ci, metricName: "DesiredTaskCount", dimensions: dims, stat: "Minimum", period: 60 }, returnData: false },
                     { id: "running", metric: { namespace: ci, metricName: "RunningTaskCount", dimensions: dims, stat: "Maximum", period: 60 }, returnData: false },
@@ -393,8 +465,18 @@ export class Alarms extends pulumi.ComponentResource {
             });
         }
 
+        const widgets = [
+            header("ECS services"),
+            ...(ecs.containerInsights ? [graph("Running tasks", region, 60, tasks)] : []),
+            graph("CPU % (service average)", region, 300, cpu, t.ecsCpuPercent),
+            graph("Memory % (service average)", region, 300, memory, t.ecsMemoryPercent),
+        ];
+        if (!ecs.containerInsights) {
+            return widgets;
+        }
         // Beat is one task, replaced stop-first on deploy (a second beat would dispatch every schedule twice), so a
-        // deploy leaves it at 0 for a minute or two: 5 minutes without it means schedules are not firing.
+        // deploy leaves it at 0 for a minute or two: 5 minutes without it means schedules are not firing. No data is
+        // no task (see above), except on a stack that sleeps.
         const beatDims = { ClusterName: ecs.clusterName, ServiceName: ecs.beatServiceName };
         this.alarm(name, {
             id: "ecs-beat-not-running",
@@ -402,7 +484,7 @@ export class Alarms extends pulumi.ComponentResource {
             comparison: "LessThanThreshold",
             threshold: 1,
             window: FOR_5_MIN,
-            treatMissingData: "breaching",
+            treatMissingData: paused ? "notBreaching" : "breaching",
             metric: { namespace: ci, name: "RunningTaskCount", dimensions: beatDims, statistic: "Maximum" },
         });
         this.alarm(name, {
@@ -414,13 +496,7 @@ export class Alarms extends pulumi.ComponentResource {
             treatMissingData: "notBreaching",
             metric: { namespace: ci, name: "RunningTaskCount", dimensions: beatDims, statistic: "Minimum" },
         });
-
-        return [
-            header("ECS services"),
-            graph("Running tasks", region, 60, tasks),
-            graph("CPU % (service average)", region, 300, cpu, t.ecsCpuPercent),
-            graph("Memory % (service average)", region, 300, memory, t.ecsMemoryPercent),
-        ];
+        return widgets;
     }
 
     private databaseAlarms(name: string, db: AlarmedDatabase, t: AlarmThresholds, region: pulumi.Output<string>): Widget[] {

@@ -54,6 +54,15 @@ export class EncryptionKey extends pulumi.ComponentResource {
                             },
                         },
                         {
+                            // EventBridge delivering to an encrypted SNS topic (the ECS service events rule), as AWS
+                            // documents it for SNS targets; the topic policy decides which rule may publish.
+                            Sid: "EventBridgePublishesToEncryptedTopics",
+                            Effect: "Allow",
+                            Principal: { Service: `events.${dnsSuffix}` },
+                            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            Resource: "*",
+                        },
+                        {
                             Sid: "CloudWatchAlarmsPublishToEncryptedTopics",
                             Effect: "Allow",
                             Principal: { Service: `cloudwatch.${dnsSuffix}` },

@@ -225,8 +225,16 @@ export class ManagedData extends pulumi.ComponentResource {
                 // Keep automated backups after a deletion of a protected stack's cluster (they expire with retention).
                 deleteAutomatedBackups: !args.protect,
                 enabledCloudwatchLogsExports: ["postgresql"],
+                // A minimum of 0 lets Aurora pause an idle instance (config/index.ts allows it only with active hours);
+                // secondsUntilAutoPause is only valid then.
                 serverlessv2ScalingConfiguration:
-                    s.capacity.mode === "serverless" ? { minCapacity: s.capacity.minAcu, maxCapacity: s.capacity.maxAcu } : undefined,
+                    s.capacity.mode === "serverless"
+                        ? {
+                              minCapacity: s.capacity.minAcu,
+                              maxCapacity: s.capacity.maxAcu,
+                              ...(s.capacity.minAcu === 0 ? { secondsUntilAutoPause: s.capacity.secondsUntilAutoPause } : {}),
+                          }
+                        : undefined,
                 applyImmediately: args.settings.applyImmediately,
                 tags: { Name: clusterIdentifier },
             },

@@ -110,8 +110,43 @@ export interface ExtraSecret {
     kind: "secretsmanager" | "ssm";
 }
 
+/** The CPU architecture of a task (RuntimePlatform.cpuArchitecture). */
+export type CpuArchitecture = "ARM64" | "X86_64";
+export const CPU_ARCHITECTURES: readonly CpuArchitecture[] = ["ARM64", "X86_64"];
+
+/**
+ * Images whose upstream build publishes linux/arm64 under the same tag (a multi-arch manifest), checked in each
+ * project's build workflow at the pinned versions:
+ * - langgenius/dify-api, langgenius/dify-web: .github/workflows/build-push.yml builds linux/amd64 and linux/arm64 (on
+ *   an arm64 runner) and merges them with `docker buildx imagetools create`;
+ * - langgenius/dify-plugin-daemon (`-local`): build-push.yml builds `<tag>-local-linux-amd64` and
+ *   `<tag>-local-linux-arm64` and `docker manifest create`s `<tag>-local` from both (0.6.10);
+ * - langgenius/dify-sandbox: build-universal.yml builds amd64 and arm64 and creates the `<tag>` manifest from both
+ *   (0.2.15); its arm64 seccomp list allows fstatat only with network enabled, which ENABLE_NETWORK=true is.
+ * Not ubuntu/squid 6.6-24.04_beta: it was built from Canonical's legacy repository, whose build definition could not be
+ * read, so the SSRF proxy stays on X86_64 whatever cpuArchitecture says.
+ */
+export const ARM64_IMAGES: readonly string[] = ["langgenius/dify-api", "langgenius/dify-web", "langgenius/dify-plugin-daemon", "langgenius/dify-sandbox"];
+
+/** Container Insights on the cluster (the ECS cluster setting `containerInsights`). */
+export type ContainerInsights = "enhanced" | "enabled" | "disabled";
+export const CONTAINER_INSIGHTS_MODES: readonly ContainerInsights[] = ["enhanced", "enabled", "disabled"];
+
 export interface ClusterSettings {
     images: ImageSettings;
+    /**
+     * Each role's task CPU architecture: cpuArchitecture where the role's image publishes it (ARM64_IMAGES), else
+     * X86_64. The migration task takes the api's.
+     */
+    architectures: Record<DifyRole, CpuArchitecture>;
+    /**
+     * Container Insights: `enabled` (per-service and per-task-family metrics, billed as custom metrics), `enhanced`
+     * (adds task- and container-level metrics) or `disabled` (then the alarms use ECS service events instead of
+     * running-task counts).
+     */
+    containerInsights: ContainerInsights;
+    /** On-demand tasks web and api keep under their Spot tasks when they may run on Spot. */
+    spotOnDemandBase: number;
     /** Size and task counts of every scaled role. */
     roles: Record<ScaledRole, ScaledRoleSettings>;
     /** Size of the single beat task. */
@@ -433,8 +468,28 @@ function loadExtras(r: ConfigReader): Pick<ClusterSettings, "extraEnvironment" |
     return { extraEnvironment, extraSecrets };
 }
 
+/** The image repository of a role (without registry and tag), to look its architectures up. */
+function repositoryOf(image: string): string {
+    return image.replace(/@.*$/, "").replace(/:[^/]*$/, "");
+}
+
 export function loadClusterSettings(r: ConfigReader): ClusterSettings {
     const images = loadImages(r);
+    const cpuArchitecture = r.oneOf("cpuArchitecture", CPU_ARCHITECTURES);
+    const repositories: Record<DifyRole, string> = {
+        web: "langgenius/dify-web",
+        api: "langgenius/dify-api",
+        worker: "langgenius/dify-api",
+        beat: "langgenius/dify-api",
+        pluginDaemon: "langgenius/dify-plugin-daemon",
+        sandbox: "langgenius/dify-sandbox",
+        ssrfProxy: repositoryOf(images.ssrfProxyImage),
+    };
+    const architectures = Object.fromEntries(
+        DIFY_ROLES.map((role) => [role, cpuArchitecture === "ARM64" && ARM64_IMAGES.includes(repositories[role]) ? "ARM64" : "X86_64"]),
+    ) as Record<DifyRole, CpuArchitecture>;
+    const containerInsights = r.oneOf("containerInsights", CONTAINER_INSIGHTS_MODES);
+    const spotOnDemandBase = r.integer("fargateSpotOnDemandBase", { min: 0, max: 1000 });
     const roles = Object.fromEntries(SCALED_ROLES.map((role) => [role, loadScaledRole(r, role)])) as Record<ScaledRole, ScaledRoleSettings>;
     const beat = loadSize(r, "beat");
     const spotRoles = r.stringList("fargateSpotRoles", {
@@ -444,10 +499,27 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
         // A Spot interruption starts the replacement while the reclaimed task is still draining: two beats at once.
         r.fail("fargateSpotRoles", "beat", "roles other than beat: beat must never run twice, and a Spot interruption overlaps the old and new task");
     }
+    // FARGATE_SPOT runs Linux X86_64 tasks on platform 1.3.0+ and Linux ARM64 tasks on 1.4.0+ (CapacityProviderStrategyItem,
+    // ECS API reference; ARM64 since September 2024, which older user-guide pages predate). Every service here is Linux
+    // on platform LATEST (1.4.0), so each Spot role runs on either architecture; only beat is refused, above.
     const ecsExecEnabled = r.boolean("ecsExecEnabled");
     const bedrockModelArns = r.stringList("bedrockModelArns", { item: BEDROCK_ARN });
     const albRequestsPerTarget = r.integer("albRequestsPerTarget", { min: 10, max: 100000 });
     const smtp = loadSmtp(r);
     const pipMirrorUrl = r.optionalString("pipMirrorUrl", PACKAGE_INDEX_URL);
-    return { images, roles, beat, spotRoles, ecsExecEnabled, bedrockModelArns, albRequestsPerTarget, smtp, pipMirrorUrl, ...loadExtras(r) };
+    return {
+        images,
+        architectures,
+        containerInsights,
+        spotOnDemandBase,
+        roles,
+        beat,
+        spotRoles,
+        ecsExecEnabled,
+        bedrockModelArns,
+        albRequestsPerTarget,
+        smtp,
+        pipMirrorUrl,
+        ...loadExtras(r),
+    };
 }

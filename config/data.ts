@@ -40,8 +40,11 @@ export function cacheParameterFamily(engine: CacheEngine, version: string): stri
 /** Aurora Serverless v2 capacity in ACUs (each ACU is ~2 GiB of memory). */
 export interface ServerlessCapacity {
     mode: "serverless";
+    /** 0 lets Aurora pause an idle instance (only on a stack with active hours: Dify's pools keep it busy otherwise). */
     minAcu: number;
     maxAcu: number;
+    /** With minAcu 0: seconds an instance must be idle before Aurora pauses it. */
+    secondsUntilAutoPause: number;
 }
 
 /** Provisioned Aurora instances of one class (writer and readers alike, so a failover keeps the capacity). */
@@ -142,17 +145,15 @@ function loadDatabase(r: ConfigReader): DatabaseSettings {
                 : `an instance class Aurora PostgreSQL offers (db.t3.micro/small and db.t4g.small are not): families ${[...new Set(Object.keys(AURORA_POSTGRES_INSTANCE_CLASSES).map((c) => c.split(".").slice(0, 2).join(".")))].join(", ")}, e.g. db.r7g.large; db.t4g.medium for test stacks`,
         );
     }
+    // 0 ACU means auto-pause; config/index.ts allows it only on a stack that sleeps outside its active hours.
     const minAcu = r.number("databaseMinCapacity", { min: 0, max: AURORA_ACU.max, step: AURORA_ACU.step });
-    if (minAcu < AURORA_ACU.minWithoutAutoPause) {
-        // 0 ACU means auto-pause: the first connection after a pause waits for the database to resume, and Dify's
-        // api, workers and beat hold connections and poll constantly, so it would either never pause or time out.
-        r.fail("databaseMinCapacity", minAcu, `at least ${AURORA_ACU.minWithoutAutoPause} ACU; 0 (auto-pause) is not supported because Dify keeps connections open`);
-    }
+    // Aurora pauses an instance idle this long (RDS: 300 to 86,400 seconds, default 300); only with a minimum of 0.
+    const secondsUntilAutoPause = r.integer("databaseSecondsUntilAutoPause", { min: 300, max: 86_400 });
     const maxAcu = r.number("databaseMaxCapacity", { min: AURORA_ACU.smallestMax, max: AURORA_ACU.max, step: AURORA_ACU.step });
     if (minAcu > maxAcu) {
         r.fail("databaseMinCapacity", minAcu, `at most databaseMaxCapacity (${maxAcu} ACU)`);
     }
-    const capacity: ServerlessCapacity | ProvisionedCapacity = mode === "serverless" ? { mode, minAcu, maxAcu } : { mode, instanceClass };
+    const capacity: ServerlessCapacity | ProvisionedCapacity = mode === "serverless" ? { mode, minAcu, maxAcu, secondsUntilAutoPause } : { mode, instanceClass };
 
     const backupWindow = dailyWindow(r, "databaseBackupWindow", 30);
     const maintenanceWindow = weeklyWindow(r, "databaseMaintenanceWindow", 30);

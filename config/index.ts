@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSettings, loadClusterSettings } from "./cluster";
-import { DataSettings, loadDataSettings } from "./data";
+import { AURORA_ACU, DataSettings, loadDataSettings } from "./data";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
 import { EdgeSettings, loadEdgeSettings } from "./edge";
 import { loadNetworkSettings, NetworkSettings } from "./network";
 import { loadOpsSettings, OpsSettings } from "./ops";
 import { ConfigReader } from "./reader";
+import { ActiveHours, loadActiveHours } from "./schedule";
 
 export { ConfigError, ConfigReader, PROJECT } from "./reader";
 
@@ -24,6 +25,8 @@ export interface CommonSettings {
     deletionProtection: boolean;
     /** Retention of every CloudWatch log group this program creates, in days (a value CloudWatch accepts). */
     logRetentionDays: number;
+    /** When the stack runs; outside it every service has zero tasks and Aurora may pause. Undefined: always on. */
+    activeHours?: ActiveHours;
 }
 
 /** The whole, validated stack configuration handed by index.ts to the components. */
@@ -47,12 +50,23 @@ function loadCommonSettings(r: ConfigReader, stack: string): CommonSettings {
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
         r.fail("logRetentionDays", logRetentionDays, `one of the values CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`);
     }
+    const deletionProtection = r.boolean("deletionProtection");
+    const activeHours = loadActiveHours(r);
+    const acknowledged = r.boolean("acknowledgeActiveHoursInProduction");
+    if (activeHours && deletionProtection && !acknowledged) {
+        // A stack that protects its data is a production stack, and production does not sleep by accident.
+        r.failKeys(
+            { activeHours: JSON.stringify(activeHours), deletionProtection, acknowledgeActiveHoursInProduction: acknowledged },
+            "acknowledgeActiveHoursInProduction true to stop a production stack (one that protects its data) every night: outside its active hours Dify answers nothing",
+        );
+    }
     return {
         stack,
         prefix: `dify-${stack}`,
         customerManagedKey: r.boolean("customerManagedKey"),
-        deletionProtection: r.boolean("deletionProtection"),
+        deletionProtection,
         logRetentionDays,
+        activeHours,
     };
 }
 
@@ -78,6 +92,16 @@ export function loadSettings(reader: ConfigReader = new ConfigReader(), stack: s
 
 /** Rules that involve keys of more than one section. */
 function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
+    const capacity = s.data.database.capacity;
+    if (capacity.mode === "serverless" && capacity.minAcu === 0 && s.common.activeHours === undefined) {
+        // Dify's api, workers and beat hold pooled connections and poll all day: an instance that may pause would
+        // never be idle, and the first connection after a pause waits for the resume (up to ~15 s). It pays only on a
+        // stack whose services all stop outside active hours.
+        r.failKeys(
+            { databaseMinCapacity: 0, activeHours: undefined },
+            `a databaseMinCapacity of at least ${AURORA_ACU.minWithoutAutoPause} ACU, or activeHours: Dify keeps connections open, so Aurora can pause only when every service is stopped`,
+        );
+    }
     if (s.network.vpc.mode === "new" && s.network.vpc.natGateways === "none" && s.cluster.pipMirrorUrl === undefined) {
         r.failKeys(
             { pipMirrorUrl: undefined, natGateways: "none" },

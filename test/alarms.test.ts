@@ -49,7 +49,7 @@ function fullArgs(overrides: Partial<AlarmsArgs> = {}): AlarmsArgs {
         emails: ["ops@example.com", "oncall@example.com"],
         thresholds: THRESHOLDS,
         loadBalancer: { arnSuffix: LB, targetGroupArnSuffixes: TARGET_GROUPS },
-        ecs: { clusterName: "dify-t", services: SERVICES, beatServiceName: "dify-t-beat" },
+        ecs: { clusterName: "dify-t", clusterArn: "arn:aws:ecs:ap-northeast-1:123456789012:cluster/dify-t", containerInsights: true, services: SERVICES, beatServiceName: "dify-t-beat" },
         database: { clusterIdentifier: "dify-t-db", instanceIdentifiers: ["dify-t-db-1", "dify-t-db-2"], serverless: true },
         cache: { memberClusterIds: ["dify-t-cache-001", "dify-t-cache-002"] },
         waf: { webAclName: "dify-t-waf" },
@@ -504,24 +504,43 @@ describe("alarms", () => {
                 expect(on("HTTPCode_Target_5XX_Count")).to.have.length(1);
             });
 
-            it("watches every ECS service of the cluster, beat separately", () => {
+            it("watches every ECS service of the cluster, beat separately (task counts where Container Insights is on)", () => {
                 const services = run.outputs.serviceNames as Record<string, string>;
                 const registered = run.ofType("aws:ecs/service:Service").map((s) => s.inputs.name).sort();
                 expect(Object.values(services).sort()).to.deep.equal(registered);
                 const { beat, ...rest } = services;
-                expect(on("DesiredTaskCount").map((a) => metricsOf(a)[0].dimensions.ServiceName).sort()).to.deep.equal(Object.values(rest).sort());
+                const insights = settings().cluster.containerInsights !== "disabled";
+                expect(on("DesiredTaskCount").map((a) => metricsOf(a)[0].dimensions.ServiceName).sort()).to.deep.equal(insights ? Object.values(rest).sort() : []);
                 const beatAlarms = alarms.filter((a) => a.dimensions?.ServiceName === beat && a.metricName === "RunningTaskCount");
-                expect(beatAlarms.map((a) => a.comparisonOperator).sort()).to.deep.equal(["GreaterThanThreshold", "LessThanThreshold"]);
+                expect(beatAlarms.map((a) => a.comparisonOperator).sort()).to.deep.equal(insights ? ["GreaterThanThreshold", "LessThanThreshold"] : []);
                 for (const a of on("CPUUtilization").filter((a) => a.namespace === "AWS/ECS")) {
                     expect(a.dimensions.ClusterName).to.equal(run.outputs.clusterName);
                 }
                 expect(on("MemoryUtilization").map((a) => a.dimensions.ServiceName).sort()).to.deep.equal(registered);
             });
 
-            it("has Container Insights on, which the running-task alarms read", () => {
+            it("reads task counts only from a cluster that publishes Container Insights (prd), and mails ECS service events on every stack", () => {
                 const cluster = run.one("aws:ecs/cluster:Cluster");
-                const insights = (cluster.inputs.settings as { name: string; value: string }[]).find((s) => s.name === "containerInsights");
-                expect(["enabled", "enhanced"]).to.include(insights?.value);
+                const insights = (cluster.inputs.settings as { name: string; value: string }[]).find((s) => s.name === "containerInsights")?.value;
+                expect(insights).to.equal(stack === "prd" ? "enabled" : "disabled");
+                if (insights === "disabled") {
+                    expect(alarms.filter((a) => (a.namespace ?? metricsOf(a)[0]?.namespace) === "ECS/ContainerInsights")).to.deep.equal([]);
+                }
+                const rule = run.one("aws:cloudwatch/eventRule:EventRule");
+                const pattern = JSON.parse(rule.inputs.eventPattern);
+                expect(pattern).to.deep.equal({
+                    source: ["aws.ecs"],
+                    "detail-type": ["ECS Service Action", "ECS Deployment State Change"],
+                    detail: { clusterArn: [run.one("aws:ecs/cluster:Cluster").state.arn], eventType: ["WARN", "ERROR"] },
+                });
+                const target = run.one("aws:cloudwatch/eventTarget:EventTarget");
+                expect(target.inputs.arn).to.equal(run.outputs.alarmTopicArn);
+                // The topic lets exactly this rule publish, the topic's key lets EventBridge encrypt.
+                const policy = JSON.parse(run.one("aws:sns/topicPolicy:TopicPolicy").inputs.policy);
+                const events = policy.Statement.find((s: { Principal: { Service?: string } }) => s.Principal.Service === "events.amazonaws.com");
+                expect(events.Condition.ArnEquals["aws:SourceArn"]).to.equal(`arn:aws:events:ap-northeast-1:123456789012:rule/${rule.inputs.name}`);
+                const key = run.ofType("aws:kms/key:Key").find((k) => k.inputs.policy && JSON.parse(k.inputs.policy).Statement.some((s: { Sid: string }) => s.Sid === "CloudWatchAlarmsPublishToEncryptedTopics"))!;
+                expect(JSON.parse(key.inputs.policy).Statement.find((s: { Principal: { Service?: string } }) => s.Principal.Service === "events.amazonaws.com").Action).to.have.members(["kms:Decrypt", "kms:GenerateDataKey*"]);
             });
 
             it("watches every Aurora instance, ACUs only when serverless, replica lag only with readers", () => {

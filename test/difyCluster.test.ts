@@ -153,7 +153,8 @@ for (const stack of STACKS) {
 
         it("runs Container Insights, ECS Exec audit logging, FARGATE and FARGATE_SPOT, and a Service Connect namespace", () => {
             const cluster = mine(run, "aws:ecs/cluster:Cluster")[0];
-            expect(cluster.inputs.settings).to.deep.include({ name: "containerInsights", value: "enabled" });
+            // dev turns Container Insights off (about 200 custom metrics a month); its alarms use ECS service events.
+            expect(cluster.inputs.settings).to.deep.include({ name: "containerInsights", value: stack === "prd" ? "enabled" : "disabled" });
             const exec = cluster.inputs.configuration.executeCommandConfiguration;
             expect(exec.logging).to.equal("OVERRIDE");
             expect(exec.logConfiguration.cloudWatchLogGroupName).to.equal(`/ecs/dify-${stack}/exec-audit`);
@@ -842,21 +843,22 @@ describe("DifyCluster SSRF proxy", () => {
 });
 
 describe("DifyCluster by configuration", () => {
-    it("dev runs worker and sandbox on Spot; web and api keep an on-demand base even when listed; prd stays on demand", async () => {
+    it("dev runs every role but beat on Spot with no on-demand base; beat never; prd stays on demand; the base is web's and api's", async () => {
         const dev = await stackRun("dev");
         const spot = (run: ProgramRun, role: Role) => (service(run, role).inputs.capacityProviderStrategies as { capacityProvider: string; base: number; weight: number }[]);
-        for (const role of ["worker", "sandbox"] as Role[]) {
-            expect(spot(dev, role).some((s) => s.capacityProvider === "FARGATE_SPOT" && s.weight > 0), role).to.equal(true);
+        const onSpot = (run: ProgramRun, role: Role) => spot(run, role).some((s) => s.capacityProvider === "FARGATE_SPOT" && s.weight > 0);
+        for (const role of ROLES) {
+            expect(onSpot(dev, role), role).to.equal(role !== "beat");
+            expect(spot(dev, role).find((s) => s.capacityProvider === "FARGATE")!.base, `${role} on-demand base`).to.equal(0);
         }
         const prd = await stackRun("prd");
         for (const role of ROLES) {
             expect(spot(prd, role).every((s) => s.capacityProvider === "FARGATE"), role).to.equal(true);
-            expect(spot(dev, role).some((s) => s.capacityProvider === "FARGATE") || role === "worker" || role === "sandbox").to.equal(true);
         }
-        const run = await variant();
-        for (const role of ["web", "api"] as Role[]) {
-            const od = spot(run, role).find((s) => s.capacityProvider === "FARGATE");
-            expect(od?.base, `${role} on-demand base`).to.be.at.least(1);
+        // fargateSpotOnDemandBase keeps that many web and api tasks on demand, and only theirs.
+        const based = await runProgram("dev", { fargateSpotOnDemandBase: 2 });
+        for (const role of ROLES.filter((r) => r !== "beat")) {
+            expect(spot(based, role).find((s) => s.capacityProvider === "FARGATE")!.base, role).to.equal(role === "web" || role === "api" ? 2 : 0);
         }
     });
 

@@ -140,14 +140,15 @@ describe("ManagedData: config", () => {
         expect(loadSettingsFor("prd", { databaseReaderCount: 15 }).settings.data.database.readerCount).to.equal(15);
     });
 
-    it("checks the Serverless v2 ACU range: 0.5-256 in steps of 0.5, min <= max, no auto-pause", () => {
-        expectError({ databaseMinCapacity: "0" }, "databaseMinCapacity", /auto-pause/);
+    it("checks the Serverless v2 ACU range: 0.5-256 in steps of 0.5, min <= max, 0 (auto-pause) only with active hours", () => {
+        expectError({ databaseMinCapacity: "0" }, "databaseMinCapacity", /activeHours: Dify keeps connections open/);
+        expect(loadSettingsFor("dev", { databaseMinCapacity: "0", activeHours: JSON.stringify({ timezone: "Asia/Tokyo", weekdays: "MON-FRI", start: "08:00", stop: "20:00" }) }).settings.data.database.capacity).to.include({ minAcu: 0, secondsUntilAutoPause: 300 });
         expectError({ databaseMinCapacity: "0.75" }, "databaseMinCapacity", /steps of 0\.5/);
         expectError({ databaseMaxCapacity: "256.5" }, "databaseMaxCapacity", /to 256/);
         expectError({ databaseMinCapacity: "8", databaseMaxCapacity: "4" }, "databaseMinCapacity", /at most databaseMaxCapacity \(4 ACU\)/);
         expectError({ databaseMinCapacity: "lots" }, "databaseMinCapacity", /a number/);
         const ok = loadSettingsFor("prd", { databaseMinCapacity: "0.5", databaseMaxCapacity: "256" }).settings.data.database.capacity;
-        expect(ok).to.deep.equal({ mode: "serverless", minAcu: 0.5, maxAcu: 256 });
+        expect(ok).to.deep.equal({ mode: "serverless", minAcu: 0.5, maxAcu: 256, secondsUntilAutoPause: 300 });
     });
 
     it("checks the provisioned instance class", () => {

@@ -83,7 +83,8 @@ describe("VpcWithEndpoints: new VPC", () => {
             it("sends flow logs to a log group with the stack's retention through a role scoped to that group", () => {
                 const flowLog = run.one("aws:ec2/flowLog:FlowLog").inputs;
                 const group = run.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs;
-                expect(flowLog.trafficType).to.equal("ALL");
+                // Security Hub FSBP EC2.6 checks for REJECT (its Config rule's trafficType): dev logs only that.
+                expect(flowLog.trafficType).to.equal(stack === "prd" ? "ALL" : "REJECT");
                 expect(flowLog.logDestinationType).to.equal("cloud-watch-logs");
                 expect(flowLog.logDestination).to.equal(`arn:aws:logs:ap-northeast-1:123456789012:log-group:${group.name}`);
                 expect(group.retentionInDays).to.equal(stack === "prd" ? 365 : 14);

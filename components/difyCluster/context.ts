@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSettings, DifyRole } from "../../config/cluster";
+import type { ActiveHours } from "../../config/schedule";
 import type { AwsContext } from "../awsContext";
 import type { CacheConnection, DatabaseConnection, EdgeAttachment, FileBucket } from "../contracts";
 import type { LogGroupSettings } from "../logGroup";
@@ -28,6 +29,8 @@ export interface DifyClusterArgs {
     bucket: FileBucket;
     /** Images, sizes, task counts, Spot, ECS Exec, Bedrock, SMTP and extra env/secrets (config/cluster.ts). */
     settings: ClusterSettings;
+    /** When the stack runs: outside it every service (beat too) is scaled to 0 tasks. Undefined: always on. */
+    activeHours?: ActiveHours;
 }
 
 /** What every part of the cluster is built with: the component (parent of everything), its name and arguments. */

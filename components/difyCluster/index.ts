@@ -31,7 +31,7 @@ import { imagePlan } from "./images";
 import { roleSecurityGroups, securityGroupGraph } from "./network";
 import { GATED_ROLES, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
 import { initPassword, innerKeys, smtpPassword } from "./secrets";
-import { autoscaling, service } from "./services";
+import { autoscaling, beatSchedule, service } from "./services";
 import { taskDefinition } from "./tasks";
 
 export type { DifyClusterArgs } from "./context";
@@ -105,7 +105,7 @@ export class DifyCluster extends pulumi.ComponentResource {
             `${name}-cluster`,
             {
                 name: prefix,
-                settings: [{ name: "containerInsights", value: "enabled" }],
+                settings: [{ name: "containerInsights", value: s.containerInsights }],
                 serviceConnectDefaults: { namespace: namespace.arn },
                 configuration: {
                     executeCommandConfiguration: {
@@ -221,6 +221,7 @@ export class DifyCluster extends pulumi.ComponentResource {
             const size = sizeRole === "beat" ? s.beat : s.roles[sizeRole as ScaledRole];
             taskDefs[role] = taskDefinition(scope, role, {
                 image: this.images[sizeRole],
+                cpuArchitecture: s.architectures[sizeRole],
                 repositoryCredentialsSecretArn: images.repositoryCredentialsSecretArn,
                 env: envFor(role),
                 cpu: size.cpu,
@@ -277,6 +278,7 @@ export class DifyCluster extends pulumi.ComponentResource {
             // A role created without tasks gets its first ones when its target registers: after its servers exist.
             autoscaling(scope, role, cluster.name, services[role], STARTS_WITHOUT_TASKS.includes(role) ? servers(role) : []);
         }
+        beatSchedule(scope, cluster.name, services.beat);
 
         this.ecsExecCommand = s.ecsExecEnabled
             ? pulumi.interpolate`aws ecs execute-command --region ${scope.ctx.region} --cluster ${cluster.name} --container api --interactive --command /bin/bash --task "$(aws ecs list-tasks --region ${scope.ctx.region} --cluster ${cluster.name} --service-name ${services.api.name} --desired-status RUNNING --query 'taskArns[0]' --output text)"`

@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DifyRole, ScaledRole } from "../../config/cluster";
+import { cronAt } from "../../config/schedule";
 import { ClusterScope, KEBAB } from "./context";
 import { LB_GRACE_SECONDS, LB_ROLES, LbRole, SCALING, SERVER_ROLES } from "./roles";
 
@@ -24,8 +25,9 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
     const server = (SERVER_ROLES as Record<string, { dns: string; port: number }>)[role];
     const isBeat = role === "beat";
     const spot = s.spotRoles.includes(role);
-    // web and api keep one on-demand task even when Spot is allowed, so an interruption never empties them.
-    const onDemandBase = role === "web" || role === "api" ? 1 : 0;
+    // web and api keep on-demand tasks under their Spot ones (fargateSpotOnDemandBase), so an interruption never
+    // empties them.
+    const onDemandBase = role === "web" || role === "api" ? s.spotOnDemandBase : 0;
     const capacityProviderStrategies = spot
         ? [
               { capacityProvider: "FARGATE", base: onDemandBase, weight: 0 },
@@ -91,9 +93,68 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
             },
             tags: { "dify-aws:role": kebab },
         },
-        // Autoscaling owns the desired count once the service exists.
-        { parent: scope.parent, dependsOn: o.dependsOn, ignoreChanges: isBeat ? [] : ["desiredCount"] },
+        // Application Auto Scaling owns the desired count once the service exists: its target tracking, and the
+        // active-hours schedule (which also scales beat).
+        { parent: scope.parent, dependsOn: o.dependsOn, ignoreChanges: isBeat && !args.activeHours ? [] : ["desiredCount"] },
     );
+}
+
+/** A service's scalable target (the desired count between min and max tasks). */
+function scalableTarget(scope: ClusterScope, role: DifyRole, clusterName: pulumi.Output<string>, svc: aws.ecs.Service, min: number, max: number, dependsOn: pulumi.Resource[]) {
+    return new aws.appautoscaling.Target(
+        `${scope.name}-${KEBAB[role]}`,
+        {
+            serviceNamespace: "ecs",
+            scalableDimension: "ecs:service:DesiredCount",
+            resourceId: pulumi.interpolate`service/${clusterName}/${svc.name}`,
+            minCapacity: min,
+            maxCapacity: max,
+        },
+        // Registering the target moves the service's desired count into [min, max] (RegisterScalableTarget), which
+        // starts the first tasks of a service created without any.
+        { parent: scope.parent, dependsOn },
+    );
+}
+
+/**
+ * Active hours: at `stop` the target's range becomes [0, 0], so Application Auto Scaling scales the service in to 0
+ * tasks; at `start` it becomes [min, max] again and the service scales out to its minimum (PutScheduledAction: "if the
+ * current capacity is below the minimum capacity, Application Auto Scaling scales out to the minimum capacity"). The
+ * time zone makes the schedule follow daylight saving time.
+ */
+function scheduleActiveHours(scope: ClusterScope, role: DifyRole, target: aws.appautoscaling.Target, min: number, max: number): void {
+    const hours = scope.args.activeHours;
+    if (!hours) {
+        return;
+    }
+    const kebab = KEBAB[role];
+    for (const [when, time, range] of [
+        ["stop", hours.stop, { minCapacity: 0, maxCapacity: 0 }],
+        ["start", hours.start, { minCapacity: min, maxCapacity: max }],
+    ] as const) {
+        new aws.appautoscaling.ScheduledAction(
+            `${scope.name}-${kebab}-${when}`,
+            {
+                name: `${scope.args.namePrefix}-${kebab}-${when}`,
+                serviceNamespace: target.serviceNamespace,
+                scalableDimension: target.scalableDimension,
+                resourceId: target.resourceId,
+                schedule: cronAt(time, hours.weekdays),
+                timezone: hours.timezone,
+                scalableTargetAction: range,
+            },
+            { parent: scope.parent },
+        );
+    }
+}
+
+/** Beat has no scaling policy; with active hours it gets a target fixed at one task, for the schedule to move. */
+export function beatSchedule(scope: ClusterScope, clusterName: pulumi.Output<string>, svc: aws.ecs.Service): void {
+    if (!scope.args.activeHours) {
+        return;
+    }
+    const target = scalableTarget(scope, "beat", clusterName, svc, 1, 1, []);
+    scheduleActiveHours(scope, "beat", target, 1, 1);
 }
 
 /** Target tracking on CPU and memory for every scaled role, and on ALB requests per target for web and api. */
@@ -101,19 +162,9 @@ export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: 
     const { name, parent, args } = scope;
     const s = args.settings;
     const kebab = KEBAB[role];
-    const target = new aws.appautoscaling.Target(
-        `${name}-${kebab}`,
-        {
-            serviceNamespace: "ecs",
-            scalableDimension: "ecs:service:DesiredCount",
-            resourceId: pulumi.interpolate`service/${clusterName}/${svc.name}`,
-            minCapacity: s.roles[role].minTasks,
-            maxCapacity: s.roles[role].maxTasks,
-        },
-        // Registering the target moves the service's desired count into [min, max] (RegisterScalableTarget), which
-        // starts the first tasks of a service created without any.
-        { parent, dependsOn },
-    );
+    const { minTasks, maxTasks } = s.roles[role];
+    const target = scalableTarget(scope, role, clusterName, svc, minTasks, maxTasks, dependsOn);
+    scheduleActiveHours(scope, role, target, minTasks, maxTasks);
     const policy = (metric: string, value: number, resourceLabel?: pulumi.Input<string>) =>
         new aws.appautoscaling.Policy(
             `${name}-${kebab}-${metric.replace(/^(ECSServiceAverage|ALB)/, "").toLowerCase()}`,

@@ -1,7 +1,7 @@
 /** Task definitions: one container per Dify role (and the migration task), its environment, secrets and health check. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { DifyRole } from "../../config/cluster";
+import type { CpuArchitecture, DifyRole } from "../../config/cluster";
 import { ContainerEnvironment, INTERNAL, toEcs } from "../difyEnvironment";
 import { SQUID_COMMAND } from "../ssrfProxyConfig";
 import { ClusterScope, KEBAB } from "./context";
@@ -12,6 +12,8 @@ export interface TaskSpec {
     /** A Secrets Manager ARN with a registry login, for ECS repositoryCredentials. */
     repositoryCredentialsSecretArn?: string;
     env: ContainerEnvironment;
+    /** ARM64 (Graviton) or X86_64; the image must be published for it. */
+    cpuArchitecture: CpuArchitecture;
     /** Task CPU units and memory (MiB), a pair Fargate accepts. */
     cpu: number;
     memory: number;
@@ -51,7 +53,7 @@ export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration"
             networkMode: "awsvpc",
             cpu: String(t.cpu),
             memory: String(t.memory),
-            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: t.cpuArchitecture },
             executionRoleArn: t.executionRoleArn,
             taskRoleArn: t.taskRoleArn,
             containerDefinitions: pulumi.jsonStringify([container]),
