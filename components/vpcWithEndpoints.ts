@@ -26,6 +26,14 @@ export interface VpcWithEndpointsArgs {
     namePrefix: string;
 }
 
+/**
+ * NAT is a managed NAT gateway (or none). A NAT instance would take about $40 a month off a dev stack (a t4g.nano and
+ * its address instead of the gateway's hours), but it is not offered: it would be the stack's only way to the
+ * internet, running on one instance that is replaced (minutes without egress) for every new Amazon Linux image it
+ * must follow for patches, with its forwarding and masquerade rules, source/destination check and the private route
+ * tables kept right by boot scripts the program cannot test offline; awsx owns those route tables here. The dev stack
+ * is within its cost target with the gateway (README, "What it costs").
+ */
 const NAT_STRATEGY: Record<NatGateways, awsx.types.enums.ec2.NatGatewayStrategy> = {
     none: "None",
     single: "Single",

@@ -1,10 +1,18 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import { configReference, README, readmeSection } from "./configReference";
+import { costSection } from "../tools/cost/readmeTable";
+import { configReference, README, readSection } from "../tools/docs/readme";
+import { stackRun } from "./harness";
 
 describe("README", () => {
-    it("documents every key of Pulumi.yaml with its type and default (run `npm run docs:config` after changing keys)", () => {
-        expect(readmeSection()).to.equal(configReference());
+    it("documents every key of Pulumi.yaml with its type and default (run `npm run docs` after changing keys)", () => {
+        expect(readSection("config-reference")).to.equal(configReference());
+    });
+
+    it("states the monthly cost of dev, dev with active hours and prd as the estimator computes it today (run `npm run docs`)", async () => {
+        const section = await costSection({ dev: await stackRun("dev"), prd: await stackRun("prd") });
+        expect(readSection("cost-estimate")).to.equal(section);
+        expect(section).to.match(/\| dev \| \*\*\$\d/);
     });
 
     it("gives the two commands that set up and test a fresh clone, and .ci/run runs exactly those", () => {
