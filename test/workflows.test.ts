@@ -251,6 +251,21 @@ describe("workflows", () => {
             expect(w.policyPackConfigs).to.equal("policy/config/${{ matrix.stack }}.json");
             expect(w["comment-on-pr"]).to.equal(true);
         });
+
+        it("comments each stack's estimated monthly cost, and the difference from what main deployed, after the preview", () => {
+            const steps = runningSteps(job());
+            const cost = steps.findIndex((s) => /npm run -s cost -- --preview-json .* --state-json .* --markdown/.test(s.run ?? ""));
+            expect(cost, "a cost step").to.be.greaterThan(steps.findIndex((s) => PULUMI_ACTION.test(s.uses ?? "")));
+            const run = steps[cost].run!;
+            // The current state is the "before"; the preview's steps applied to it the "after" (tools/cost/sources.ts).
+            expect(run).to.match(/pulumi stack export --stack "\$STACK" > "\$RUNNER_TEMP\/state\.json"/);
+            expect(run).to.match(/pulumi preview --stack "\$STACK" --json > "\$RUNNER_TEMP\/preview\.json"/);
+            expect(run).to.match(/tools\/cost\/comment\.ts "\$REPO" "\$PR" "\$RUNNER_TEMP\/cost\.md"/);
+            expect(steps[cost].env).to.include({ STACK: "${{ matrix.stack }}", GITHUB_TOKEN: "${{ github.token }}", PR: "${{ github.event.pull_request.number }}" });
+            // Reading and writing comments needs nothing beyond the job's pull-requests: write.
+            expect((job().permissions as Record<string, string>)["pull-requests"]).to.equal("write");
+            expect(fs.existsSync(path.join(ROOT, "tools", "cost", "comment.ts"))).to.equal(true);
+        });
     });
 
     describe("deploy.yml (main)", () => {
