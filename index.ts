@@ -6,6 +6,7 @@ import { EncryptionKey } from "./components/encryptionKey";
 import { ManagedData } from "./components/managedData";
 import { VpcWithEndpoints } from "./components/vpcWithEndpoints";
 import { loadSettings } from "./config";
+import { auroraMaxConnections } from "./config/capacity";
 
 // Validate everything first: a config mistake fails here, before any resource is declared.
 const settings = loadSettings();
@@ -76,7 +77,7 @@ const alarms = new Alarms("ops", {
         targetGroupArnSuffixes: Object.fromEntries(Object.entries(edge.attachment.targetGroups).map(([role, tg]) => [role, tg.arnSuffix])),
     },
     ecs: { clusterName: cluster.clusterName, clusterArn: cluster.clusterArn, containerInsights: settings.cluster.containerInsights !== "disabled", services, beatServiceName },
-    database: { clusterIdentifier: data.clusterIdentifier, instanceIdentifiers: data.instanceIdentifiers, serverless: data.serverless },
+    database: { clusterIdentifier: data.clusterIdentifier, instanceIdentifiers: data.instanceIdentifiers, serverless: data.serverless, maxConnections: auroraMaxConnections(settings.data.database.capacity).value },
     cache: { memberClusterIds: data.cacheMemberClusterIds },
     waf: edge.webAclName ? { webAclName: edge.webAclName } : undefined,
     pausedOutsideActiveHours: common.activeHours !== undefined,

@@ -38,6 +38,12 @@ export interface AlarmedDatabase {
     instanceIdentifiers: pulumi.Input<string>[];
     /** Aurora Serverless v2: adds the capacity (ACU) alarm and graphs. */
     serverless: boolean;
+    /**
+     * max_connections of each instance as AWS documents it for the configured capacity (config/aurora.ts; Serverless
+     * v2 derives it from the maximum ACU, and every instance has the same capacity). The connections alarm fires at
+     * `dbConnectionsPercent` of it.
+     */
+    maxConnections: number;
 }
 
 export interface AlarmedCache {
@@ -506,6 +512,7 @@ export class Alarms extends pulumi.ComponentResource {
         const connections: unknown[][] = [];
         const capacity: unknown[][] = [];
         const acuUtilization: unknown[][] = [];
+        const connectionsThreshold = Math.floor((db.maxConnections * t.dbConnectionsPercent) / 100);
 
         db.instanceIdentifiers.forEach((instance, i) => {
             const n = i + 1;
@@ -529,13 +536,13 @@ export class Alarms extends pulumi.ComponentResource {
                 treatMissingData: "missing",
                 metric: { namespace: ns, name: "FreeableMemory", dimensions: dims, statistic: "Minimum" },
             });
-            // Every api/worker/beat/plugin-daemon process holds a pool (Dify: 30 + 10 overflow by default); the peak
-            // matters, because max_connections refuses the next one.
+            // Every api/worker/beat/plugin-daemon process holds a pool (config/capacity.ts counts them at maximum scale);
+            // the peak matters, because max_connections refuses the next one.
             this.alarm(name, {
                 id: `db-${n}-connections`,
-                description: pulumi.interpolate`More than ${t.dbConnections} connections to Aurora instance ${instance} for 15 minutes (compare with its max_connections and the services' pool sizes).`,
+                description: pulumi.interpolate`More than ${connectionsThreshold} connections (${t.dbConnectionsPercent} % of max_connections ${db.maxConnections}) to Aurora instance ${instance} for 15 minutes: compare with the capacity table (pool sizes and task maxima) or raise the database capacity.`,
                 comparison: "GreaterThanThreshold",
-                threshold: t.dbConnections,
+                threshold: connectionsThreshold,
                 window: FOR_15_MIN,
                 treatMissingData: "missing",
                 metric: { namespace: ns, name: "DatabaseConnections", dimensions: dims, statistic: "Maximum" },
@@ -563,7 +570,7 @@ export class Alarms extends pulumi.ComponentResource {
             header("Aurora PostgreSQL"),
             graph("CPU %", region, 300, cpu, t.dbCpuPercent),
             graph("Freeable memory (bytes)", region, 300, memory, t.dbFreeableMemoryMiB * MIB),
-            graph("Connections", region, 300, connections, t.dbConnections),
+            graph("Connections", region, 300, connections, connectionsThreshold),
         ];
         if (db.serverless) {
             widgets.push(graph("Serverless v2 capacity (ACU)", region, 300, capacity));

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { ProcessSettings } from "../config/capacity";
 import type { SmtpSettings } from "../config/cluster";
 import { CacheConnection, DatabaseConnection, FileBucket, SecretRef, secretValueFrom } from "./contracts";
 import { SSRF_PROXY_PORT } from "./ssrfProxyConfig";
@@ -46,6 +47,8 @@ export interface EnvironmentInputs {
     smtp?: { settings: SmtpSettings; password: pulumi.Input<string> };
     /** PIP_MIRROR_URL for the plugin daemon and the sandbox; undefined is pypi.org. */
     pipMirrorUrl?: string;
+    /** gunicorn workers and connections, Celery concurrency and every pool size (config/capacity.ts). */
+    processes: ProcessSettings;
 }
 
 export type ApiMode = "api" | "worker" | "beat" | "migration";
@@ -85,13 +88,16 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
         DB_DATABASE: i.database.databaseName,
         DB_EXTRAS: "sslmode=require",
         SQLALCHEMY_POOL_PRE_PING: "true",
+        // Per process (each gunicorn worker, the Celery worker, beat, the migration): what the capacity check counts.
+        SQLALCHEMY_POOL_SIZE: String(i.processes.pools.size),
+        SQLALCHEMY_MAX_OVERFLOW: String(i.processes.pools.maxOverflow),
         // Vector store in the same database (pgvector extension created by ManagedData's master user).
         VECTOR_STORE: "pgvector",
         PGVECTOR_HOST: i.database.host,
         PGVECTOR_PORT: str(i.database.port),
         PGVECTOR_DATABASE: i.database.databaseName,
         PGVECTOR_MIN_CONNECTION: "1",
-        PGVECTOR_MAX_CONNECTION: "5",
+        PGVECTOR_MAX_CONNECTION: String(i.processes.pools.pgvectorMax),
         // pg_bigm is not available on Aurora.
         PGVECTOR_PG_BIGM: "false",
         // Redis over TLS. CERT_REQUIRED: Dify passes ssl_ca_certs=None to redis-py, whose SSLConnection then verifies
@@ -123,10 +129,17 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
     if (mode === "api") {
         // SSE answers stream for minutes; gunicorn must not kill the worker first (compose uses 360 s).
         env.GUNICORN_TIMEOUT = "360";
+        // The entrypoint's fallbacks are 1 worker of 10 connections: 10 concurrent requests per task, health checks
+        // included. gevent is what Dify patches psycopg and gRPC for (gunicorn.conf.py), and what the sizes assume.
+        env.SERVER_WORKER_CLASS = "gevent";
+        env.SERVER_WORKER_AMOUNT = String(i.processes.api.workers);
+        env.SERVER_WORKER_CONNECTIONS = String(i.processes.api.connectionsPerWorker);
     }
     if (mode === "worker") {
-        // Greenlets per worker task (gevent pool); the entrypoint's fallback of 1 would serialize every job.
-        env.CELERY_WORKER_AMOUNT = "4";
+        // Greenlets of the one Celery process (gevent pool); the entrypoint's fallback of 1 would serialize every job.
+        // Autoscale would only resize those greenlets and start at its minimum prefetch: ECS scales tasks instead.
+        env.CELERY_WORKER_AMOUNT = String(i.processes.worker.concurrency);
+        env.CELERY_AUTO_SCALE = "false";
     }
     const secrets: Record<string, pulumi.Input<string>> = {
         SECRET_KEY: secretValueFrom(i.innerKeys.SECRET_KEY),
@@ -200,6 +213,10 @@ export function pluginDaemonEnvironment(i: EnvironmentInputs): ContainerEnvironm
             DB_DEFAULT_DATABASE: "postgres",
             // Aurora forces SSL; the daemon accepts only disable|require and compose defaults to disable.
             DB_SSL_MODE: "require",
+            // The daemon's one database/sql pool (internal/db/pg/pg.go SetMaxOpenConns / SetMaxIdleConns; defaults 30
+            // and 10): what the capacity check counts per daemon task.
+            DB_MAX_OPEN_CONNS: String(i.processes.pools.pluginDaemonMaxOpen),
+            DB_MAX_IDLE_CONNS: String(i.processes.pools.pluginDaemonMaxIdle),
             REDIS_HOST: i.cache.host,
             REDIS_PORT: str(i.cache.port),
             REDIS_DB: "0",

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { loadProcessSettings, ProcessSettings } from "./capacity";
 import { ConfigReader, PROJECT } from "./reader";
 import { isSecretLookingName, isUrlWithPassword } from "./secretNames";
 
@@ -128,6 +129,9 @@ export const CPU_ARCHITECTURES: readonly CpuArchitecture[] = ["ARM64", "X86_64"]
  */
 export const ARM64_IMAGES: readonly string[] = ["langgenius/dify-api", "langgenius/dify-web", "langgenius/dify-plugin-daemon", "langgenius/dify-sandbox"];
 
+/** The smallest plugin-daemon task memory (MiB) accepted. */
+export const PLUGIN_DAEMON_MIN_MEMORY = 2048;
+
 /** Container Insights on the cluster (the ECS cluster setting `containerInsights`). */
 export type ContainerInsights = "enhanced" | "enabled" | "disabled";
 export const CONTAINER_INSIGHTS_MODES: readonly ContainerInsights[] = ["enhanced", "enabled", "disabled"];
@@ -151,6 +155,8 @@ export interface ClusterSettings {
     roles: Record<ScaledRole, ScaledRoleSettings>;
     /** Size of the single beat task. */
     beat: RoleSize;
+    /** gunicorn workers and connections, Celery concurrency and the database pools, resolved (config/capacity.ts). */
+    processes: ProcessSettings;
     /** Roles allowed to run on FARGATE_SPOT (web and api always keep one on-demand task as base). */
     spotRoles: DifyRole[];
     /** ECS Exec on every service, with session audit logs in CloudWatch; adds the SSM permissions to task roles. */
@@ -197,6 +203,24 @@ export const RESERVED_ENV_NAMES = [
     // The package index is the pipMirrorUrl key's, and the daemon never picks one itself.
     "PIP_MIRROR_URL",
     "PIP_MIRROR_AUTO_DETECT",
+    // Process and pool sizes come from the capacity keys (config/capacity.ts), which the connection check counts;
+    // CELERY_WORKER_CONCURRENCY and CELERY_AUTO_SCALE would override CELERY_WORKER_AMOUNT in the entrypoint, and the
+    // model assumes the gevent classes (the only ones Dify's psycopg and gRPC patches support).
+    "SERVER_WORKER_AMOUNT",
+    "SERVER_WORKER_CONNECTIONS",
+    "SERVER_WORKER_CLASS",
+    "CELERY_WORKER_AMOUNT",
+    "CELERY_WORKER_CONCURRENCY",
+    "CELERY_AUTO_SCALE",
+    "CELERY_MAX_WORKERS",
+    "CELERY_MIN_WORKERS",
+    "CELERY_WORKER_CLASS",
+    "CELERY_WORKER_POOL",
+    "SQLALCHEMY_POOL_SIZE",
+    "SQLALCHEMY_MAX_OVERFLOW",
+    "PGVECTOR_MAX_CONNECTION",
+    "DB_MAX_OPEN_CONNS",
+    "DB_MAX_IDLE_CONNS",
 ];
 
 
@@ -492,6 +516,14 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
     const spotOnDemandBase = r.integer("fargateSpotOnDemandBase", { min: 0, max: 1000 });
     const roles = Object.fromEntries(SCALED_ROLES.map((role) => [role, loadScaledRole(r, role)])) as Record<ScaledRole, ScaledRoleSettings>;
     const beat = loadSize(r, "beat");
+    const processes = loadProcessSettings(r, roles);
+    if (roles.pluginDaemon.memory < PLUGIN_DAEMON_MIN_MEMORY) {
+        r.fail(
+            "pluginDaemonMemory",
+            roles.pluginDaemon.memory,
+            `at least ${PLUGIN_DAEMON_MIN_MEMORY} MiB: every installed plugin runs as its own Python process in every daemon task, and below that a daemon with a few plugins is OOM-killed in a loop (aws-samples/dify-self-hosted-on-aws#119)`,
+        );
+    }
     const spotRoles = r.stringList("fargateSpotRoles", {
         item: { regex: new RegExp(`^(${DIFY_ROLES.join("|")})$`), allowed: `one of ${DIFY_ROLES.join(", ")}` },
     }) as DifyRole[];
@@ -514,6 +546,7 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
         spotOnDemandBase,
         roles,
         beat,
+        processes,
         spotRoles,
         ecsExecEnabled,
         bedrockModelArns,

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { checkCapacity } from "./capacity";
 import { ClusterSettings, loadClusterSettings } from "./cluster";
 import { AURORA_ACU, DataSettings, loadDataSettings } from "./data";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
@@ -108,4 +109,5 @@ function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
             "the URL of a PyPI mirror reachable inside the VPC: without NAT, the plugin daemon cannot install a plugin's dependencies from pypi.org, nor the sandbox a code node's",
         );
     }
+    checkCapacity(r, { roles: s.cluster.roles, processes: s.cluster.processes, capacity }, { apiServerWorkers: r.integer("apiServerWorkers") });
 }

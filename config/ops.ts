@@ -18,8 +18,8 @@ export interface AlarmThresholds {
     dbCpuPercent: number;
     /** Aurora instance freeable memory below this many MiB. */
     dbFreeableMemoryMiB: number;
-    /** Connections to one Aurora instance (size it against the instance's max_connections). */
-    dbConnections: number;
+    /** Connections to one Aurora instance, percent of the max_connections AWS documents for its capacity. */
+    dbConnectionsPercent: number;
     /** Aurora Serverless v2 capacity in use, percent of the configured maximum ACUs. */
     dbAcuUtilizationPercent: number;
     /** Largest lag of any Aurora reader behind the writer, in milliseconds. */
@@ -58,8 +58,7 @@ export function loadOpsSettings(r: ConfigReader): OpsSettings {
             ecsMemoryPercent: r.integer("alarmEcsMemoryPercent", PERCENT),
             dbCpuPercent: r.integer("alarmDbCpuPercent", PERCENT),
             dbFreeableMemoryMiB: r.integer("alarmDbFreeableMemoryMiB", { min: 1, max: 1_048_576 }),
-            // Aurora PostgreSQL accepts max_connections up to 262,143.
-            dbConnections: r.integer("alarmDbConnections", { min: 1, max: 262_143 }),
+            dbConnectionsPercent: r.integer("alarmDbConnectionsPercent", PERCENT),
             dbAcuUtilizationPercent: r.integer("alarmDbAcuUtilizationPercent", PERCENT),
             dbReplicaLagMs: r.integer("alarmDbReplicaLagMs", { min: 1, max: 3_600_000 }),
             cacheMemoryPercent: r.integer("alarmCacheMemoryPercent", PERCENT),

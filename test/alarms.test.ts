@@ -29,7 +29,7 @@ const THRESHOLDS: AlarmThresholds = {
     ecsMemoryPercent: 90,
     dbCpuPercent: 80,
     dbFreeableMemoryMiB: 300,
-    dbConnections: 900,
+    dbConnectionsPercent: 75,
     dbAcuUtilizationPercent: 90,
     dbReplicaLagMs: 1500,
     cacheMemoryPercent: 75,
@@ -50,7 +50,7 @@ function fullArgs(overrides: Partial<AlarmsArgs> = {}): AlarmsArgs {
         thresholds: THRESHOLDS,
         loadBalancer: { arnSuffix: LB, targetGroupArnSuffixes: TARGET_GROUPS },
         ecs: { clusterName: "dify-t", clusterArn: "arn:aws:ecs:ap-northeast-1:123456789012:cluster/dify-t", containerInsights: true, services: SERVICES, beatServiceName: "dify-t-beat" },
-        database: { clusterIdentifier: "dify-t-db", instanceIdentifiers: ["dify-t-db-1", "dify-t-db-2"], serverless: true },
+        database: { clusterIdentifier: "dify-t-db", instanceIdentifiers: ["dify-t-db-1", "dify-t-db-2"], serverless: true, maxConnections: 3360 },
         cache: { memberClusterIds: ["dify-t-cache-001", "dify-t-cache-002"] },
         waf: { webAclName: "dify-t-waf" },
         ...overrides,
@@ -155,7 +155,8 @@ describe("alarms", () => {
             expect(configErrorFor("prd", { alarmEmails: ["a@example.com", "a@example.com"] })).to.match(/alarmEmails.*at most once/);
             expect(configErrorFor("dev", { alarmAlb5xxPercent: 0 })).to.match(/alarmAlb5xxPercent.*from 1 to 100/);
             expect(configErrorFor("dev", { alarmCacheMemoryPercent: 101 })).to.match(/alarmCacheMemoryPercent/);
-            expect(configErrorFor("dev", { alarmDbConnections: 2.5 })).to.match(/alarmDbConnections.*whole number/);
+            expect(configErrorFor("dev", { alarmDbConnectionsPercent: 2.5 })).to.match(/alarmDbConnectionsPercent.*whole number/);
+            expect(configErrorFor("dev", { alarmDbConnectionsPercent: 120 })).to.match(/alarmDbConnectionsPercent.*from 1 to 100/);
             expect(configErrorFor("dev", { alarmCacheConnections: 70000 })).to.match(/alarmCacheConnections/);
         });
     });
@@ -317,7 +318,7 @@ describe("alarms", () => {
                     expect([a.comparisonOperator, a.statistic, a.threshold]).to.deep.equal(["LessThanThreshold", "Minimum", THRESHOLDS.dbFreeableMemoryMiB * 1024 * 1024]);
                 }
                 const connections = rds("DatabaseConnections");
-                expect(connections.map((a) => [a.dimensions.DBInstanceIdentifier, a.statistic, a.threshold])).to.have.deep.members(instances.map((i) => [i, "Maximum", THRESHOLDS.dbConnections]));
+                expect(connections.map((a) => [a.dimensions.DBInstanceIdentifier, a.statistic, a.threshold])).to.have.deep.members(instances.map((i) => [i, "Maximum", 2520]));
             });
 
             it("alarms on Serverless v2 ACU utilisation per instance", () => {
@@ -424,7 +425,7 @@ describe("alarms", () => {
             const resources = await construct(
                 fullArgs({
                     kmsKeyArn: STACK_KEY,
-                    database: { clusterIdentifier: "dify-t-db", instanceIdentifiers: ["dify-t-db-1"], serverless: false },
+                    database: { clusterIdentifier: "dify-t-db", instanceIdentifiers: ["dify-t-db-1"], serverless: false, maxConnections: 1600 },
                     waf: undefined,
                     emails: [],
                 }),
@@ -433,6 +434,8 @@ describe("alarms", () => {
             expect(alarmsOn(resources, "AuroraReplicaLagMaximum")).to.have.length(0);
             expect(alarmsOn(resources, "BlockedRequests")).to.have.length(0);
             expect(alarmsOn(resources, "CPUUtilization").filter((a) => a.namespace === "AWS/RDS")).to.have.length(1);
+            // 75 % of the 1,600 connections given for the instance.
+            expect(alarmsOn(resources, "DatabaseConnections").map((a) => a.threshold)).to.deep.equal([1200]);
             expect(resources.filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")).to.have.length(0);
             const body = JSON.parse(resources.find((r) => r.type === DASHBOARD)!.inputs.dashboardBody);
             const graphed = body.widgets.filter((w: any) => w.type === "metric").flatMap((w: any) => w.properties.metrics.map((m: unknown[]) => m[1]));

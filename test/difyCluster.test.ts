@@ -108,7 +108,7 @@ function variant(): Promise<ProgramRun> {
         smtpUsername: "AKIAEXAMPLE",
         smtpPasswordSecretArn: VARIANT.smtpPassword,
         mailDefaultSendFrom: "no-reply@example.com",
-        extraEnvironment: ["worker:CELERY_WORKER_AMOUNT=8", "web:ALLOW_EMBED=true"],
+        extraEnvironment: ["worker:LOG_LEVEL=DEBUG", "web:ALLOW_EMBED=true"],
         extraSecrets: [`api:OPENAI_API_KEY=${VARIANT.extraSecret}`],
     });
     return variantRun;
@@ -899,7 +899,7 @@ describe("DifyCluster by configuration", () => {
             expect(env(c)).to.not.have.property("SMTP_PASSWORD");
         }
         expect(env(taskDef(run, "beat").c)).to.not.have.property("MAIL_TYPE");
-        expect(env(taskDef(run, "worker").c).CELERY_WORKER_AMOUNT).to.equal("8");
+        expect(env(taskDef(run, "worker").c).LOG_LEVEL).to.equal("DEBUG");
         expect(env(taskDef(run, "web").c).ALLOW_EMBED).to.equal("true");
         expect(secrets(taskDef(run, "api").c).OPENAI_API_KEY).to.equal(extra);
         // The migration task runs the api application and gets the api's extras.

@@ -2,13 +2,13 @@
  * The tests' view of the program's offline runner (tools/offline/runner.ts), plus what only tests need: runs expected
  * to fail, the shared dev/prd runs, and config validation without a program run.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { loadSettings, StackSettings } from "../config";
-import { ConfigError, ConfigReader } from "../config/reader";
+import { ConfigError } from "../config/reader";
+import { loadSettingsFor } from "../tools/offline/settings";
 import { mocks } from "../tools/offline/monitor";
-import { ProgramRun, runProgram, Stack, stackConfig } from "../tools/offline/runner";
+import { ProgramRun, runProgram, Stack } from "../tools/offline/runner";
 
 export * from "../tools/offline/runner";
+export { loadSettingsFor } from "../tools/offline/settings";
 
 /** Runs the program expecting it to fail; returns the error and how many resources were registered before it. */
 export async function runProgramExpectingError(stack: Stack | string, overrides: Record<string, unknown>): Promise<{ error: Error; registered: number }> {
@@ -33,17 +33,6 @@ export function stackRun(stack: Stack, options: { preview?: boolean } = {}): Pro
     return runs.get(key)!;
 }
 
-/**
- * Loads only the settings (no program run) for a stack with overrides: the fast way to test config validation.
- * Returns the settings and the keys the loader read.
- */
-export function loadSettingsFor(stack: Stack, overrides: Record<string, unknown> = {}): { settings: StackSettings; keysRead: Set<string> } {
-    const { config, secretKeys } = stackConfig(stack, overrides);
-    pulumi.runtime.setAllConfig(config, secretKeys);
-    const reader = new ConfigReader();
-    return { settings: loadSettings(reader, stack), keysRead: reader.keysRead };
-}
-
 /** The ConfigError message loadSettingsFor throws for these overrides; fails the test when it does not throw one. */
 export function configErrorFor(stack: Stack, overrides: Record<string, unknown>): string {
     try {
@@ -55,4 +44,29 @@ export function configErrorFor(stack: Stack, overrides: Record<string, unknown>)
         throw e;
     }
     throw new Error(`expected a ConfigError for ${JSON.stringify(overrides)} on ${stack}`);
+}
+
+/** The fields of an ECS container definition the tests read. */
+export interface ContainerDefinition {
+    name: string;
+    image: string;
+    repositoryCredentials?: { credentialsParameter: string };
+    environment: { name: string; value: string }[];
+    secrets: { name: string; valueFrom: string }[];
+    mountPoints?: { sourceVolume: string; containerPath: string; readOnly?: boolean }[];
+}
+
+/** The one container of DifyCluster's task definition for a role or the migration (logical name `dify-<family>`, e.g. `plugin-daemon`). */
+export function containerOf(run: ProgramRun, family: string): ContainerDefinition {
+    const td = run.one("aws:ecs/taskDefinition:TaskDefinition", `dify-${family}`);
+    const containers = JSON.parse(td.inputs.containerDefinitions) as ContainerDefinition[];
+    if (containers.length !== 1) {
+        throw new Error(`task definition dify-${family} has ${containers.length} containers`);
+    }
+    return containers[0];
+}
+
+/** A container's plain environment as a record. */
+export function environmentOf(c: ContainerDefinition): Record<string, string> {
+    return Object.fromEntries(c.environment.map((e) => [e.name, e.value]));
 }

@@ -6,18 +6,12 @@
  * authenticated pulls (ECS repositoryCredentials: a secret holding username and password, read by the execution role).
  */
 import { expect } from "chai";
-import { configErrorFor, ProgramRun, runProgram, stackRun } from "./harness";
+import { configErrorFor, containerOf as container, ProgramRun, runProgram, stackRun } from "./harness";
 
 const PTC_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf";
 const LOGIN_SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:dockerhub-login-AbCdEf";
 const FAMILIES = ["web", "api", "worker", "beat", "plugin-daemon", "sandbox", "ssrf-proxy", "migration"];
 
-interface Container {
-    image: string;
-    repositoryCredentials?: { credentialsParameter: string };
-}
-const container = (run: ProgramRun, family: string): Container =>
-    JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition", `dify-${family}`).inputs.containerDefinitions)[0] as Container;
 const executionStatements = (run: ProgramRun) =>
     JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy", "dify-execution").inputs.policy).Statement as { Action: string[]; Resource: string | string[] }[];
 const anonymousWarnings = (run: ProgramRun) => run.warnings.filter((w) => /pulled from Docker Hub anonymously/.test(w));

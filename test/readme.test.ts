@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import { costSection } from "../tools/cost/readmeTable";
+import { capacitySection } from "../tools/docs/capacity";
 import { configReference, README, readSection } from "../tools/docs/readme";
 import { stackRun } from "./harness";
 
@@ -13,6 +14,12 @@ describe("README", () => {
         const section = await costSection({ dev: await stackRun("dev"), prd: await stackRun("prd") });
         expect(readSection("cost-estimate")).to.equal(section);
         expect(section).to.match(/\| dev \| \*\*\$\d/);
+    });
+
+    it("states what dev and prd serve and hold at maximum scale as the capacity model computes it (run `npm run docs`)", () => {
+        const section = capacitySection();
+        expect(readSection("capacity")).to.equal(section);
+        expect(section).to.match(/^\| prd \| \*\*1,\d{3}\*\*/m);
     });
 
     it("gives the two commands that set up and test a fresh clone, and .ci/run runs exactly those", () => {

@@ -187,6 +187,7 @@ export class DifyCluster extends pulumi.ComponentResource {
             initPassword: init.ref,
             smtp: s.smtp && smtpPasswordRef ? { settings: s.smtp, password: smtpPasswordRef.valueFrom } : undefined,
             pipMirrorUrl: s.pipMirrorUrl,
+            processes: s.processes,
         };
         const extras = (...targets: EnvTarget[]) => ({
             env: Object.assign({}, ...targets.map((t) => s.extraEnvironment[t] ?? {})) as Record<string, string>,

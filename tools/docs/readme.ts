@@ -51,7 +51,8 @@ export function configReference(): string {
 /** Every generated section, by marker name. */
 export async function generatedSections(): Promise<Record<string, string>> {
     const { costSection } = await import("../cost/readmeTable");
-    return { "config-reference": configReference(), "cost-estimate": await costSection() };
+    const { capacitySection } = await import("./capacity");
+    return { "config-reference": configReference(), "cost-estimate": await costSection(), capacity: capacitySection() };
 }
 
 if (require.main === module) {

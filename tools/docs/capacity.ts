@@ -1,0 +1,44 @@
+/**
+ * The README's capacity table: what dev and prd serve and hold at their maximum task counts, computed by the same
+ * model the config check uses (config/capacity.ts), from each stack's validated settings.
+ */
+import { capacityModel, CapacityModel, CONNECTION_HEADROOM_PERCENT } from "../../config/capacity";
+import type { StackSettings } from "../../config";
+import { Stack } from "../offline/runner";
+import { loadSettingsFor } from "../offline/settings";
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+/** The model of one stack's settings. */
+export function stackCapacity(settings: StackSettings): CapacityModel {
+    const c = settings.cluster;
+    return capacityModel({ roles: c.roles, processes: c.processes, capacity: settings.data.database.capacity });
+}
+
+function row(stack: string, s: StackSettings, m: CapacityModel): string {
+    const p = s.cluster.processes;
+    const r = s.cluster.roles;
+    const share = Math.round((m.connections / m.maxConnections) * 100);
+    return [
+        stack,
+        `**${n(m.concurrentApiRequests)}** (${r.api.maxTasks} tasks x ${p.api.workers} worker x ${p.api.connectionsPerWorker})`,
+        `**${n(m.celeryConcurrency)}** (${r.worker.maxTasks} tasks x ${p.worker.concurrency})`,
+        `**${n(m.connections)}** of ${n(m.maxConnections)} (${m.maxConnectionsSource}): ${share} %`,
+        n(m.rolloutConnections),
+    ].join(" | ");
+}
+
+/** The section between the capacity markers. */
+export function capacitySection(stacks: Stack[] = ["dev", "prd"]): string {
+    const models = stacks.map((stack) => {
+        const { settings } = loadSettingsFor(stack);
+        return { stack, settings, model: stackCapacity(settings) };
+    });
+    return [
+        `| stack | concurrent api requests | Celery jobs at once | database connections (limit ${CONNECTION_HEADROOM_PERCENT} % of max_connections) | worst case during a rollout |`,
+        "|---|---|---|---|---|",
+        ...models.map(({ stack, settings, model }) => `| ${row(stack, settings, model)} |`),
+        "",
+        ...models.map(({ stack, model }) => `- ${stack}: ${model.lines.map((l) => `${l.what} x ${l.perProcess} = ${n(l.total)}`).join("; ")}.`),
+    ].join("\n");
+}
