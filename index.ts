@@ -7,6 +7,7 @@ import { ManagedData } from "./components/managedData";
 import { VpcWithEndpoints } from "./components/vpcWithEndpoints";
 import { loadSettings } from "./config";
 import { auroraMaxConnections } from "./config/capacity";
+import { privateSubnetCount } from "./config/network";
 
 // Validate everything first: a config mistake fails here, before any resource is declared.
 const settings = loadSettings();
@@ -39,6 +40,7 @@ const data = new ManagedData("data", {
     logs,
     namePrefix: common.prefix,
     settings: settings.data,
+    pluginWorkspace: settings.data.pluginWorkspace ? { subnetIds: network.privateSubnetIds, subnetCount: privateSubnetCount(settings.network.vpc) } : undefined,
 });
 
 const edge = new EdgeAlb("edge", {
@@ -62,6 +64,7 @@ const cluster = new DifyCluster("dify", {
     database: data.database,
     cache: data.cache,
     bucket: data.bucket,
+    pluginWorkspace: data.pluginWorkspace,
     settings: settings.cluster,
     activeHours: common.activeHours,
 });
@@ -110,6 +113,7 @@ export const celeryBrokerUrlSecretArn = data.celeryBrokerUrlSecretArn;
 export const cacheSecurityGroupId = data.cache.securityGroupId;
 export const filesBucketName = data.bucket.name;
 export const filesBucketArn = data.bucket.arn;
+export const pluginWorkspaceFileSystemId: pulumi.Output<string> | undefined = data.pluginWorkspace?.fileSystemId;
 export const publicUrl = edge.publicUrl;
 export const albDnsName = edge.dnsName;
 export const albZoneId = edge.zoneId;

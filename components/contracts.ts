@@ -69,3 +69,15 @@ export interface EdgeAttachment {
     listenerArn: pulumi.Output<string>;
     targetGroups: Record<"web" | "api" | "pluginDaemon", { arn: pulumi.Output<string>; arnSuffix: pulumi.Output<string> }>;
 }
+
+/** An EFS file system one role mounts through an access point, with TLS and IAM (from ManagedData). */
+export interface SharedFileSystem {
+    /** Resolves once a mount target exists in every zone the tasks run in. */
+    fileSystemId: pulumi.Output<string>;
+    fileSystemArn: pulumi.Output<string>;
+    /** The access point the task mounts; the file system refuses NFS clients that do not use it. */
+    accessPointId: pulumi.Output<string>;
+    accessPointArn: pulumi.Output<string>;
+    /** Security group of the mount targets; the consumer adds the NFS ingress rule from the role that mounts it. */
+    securityGroupId: pulumi.Output<string>;
+}

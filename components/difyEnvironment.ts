@@ -51,6 +51,12 @@ export interface EnvironmentInputs {
     processes: ProcessSettings;
 }
 
+/**
+ * Where the daemon keeps each plugin's directory, virtual environment and uv's cache (compose's value; the daemon has
+ * no default and refuses to start without it on the local platform).
+ */
+export const PLUGIN_WORKING_PATH = "/app/storage/cwd";
+
 export type ApiMode = "api" | "worker" | "beat" | "migration";
 
 const str = (n: number | pulumi.Output<number>): pulumi.Input<string> => (typeof n === "number" ? String(n) : n.apply(String));
@@ -235,7 +241,7 @@ export function pluginDaemonEnvironment(i: EnvironmentInputs): ContainerEnvironm
             PLUGIN_INSTALLED_PATH: "plugin",
             PLUGIN_PACKAGE_CACHE_PATH: "plugin_packages",
             PLUGIN_MEDIA_CACHE_PATH: "assets",
-            PLUGIN_WORKING_PATH: "/app/storage/cwd",
+            PLUGIN_WORKING_PATH,
             MAX_PLUGIN_PACKAGE_SIZE: "52428800",
             // With auto-detection on (the daemon's default, internal/types/app/config.go), the daemon probes
             // mirrors.aliyun.com and pypi.tuna.tsinghua.edu.cn at start and moves every plugin install to whichever

@@ -4,9 +4,10 @@ import * as random from "@pulumi/random";
 import { auroraPostgresFamily, cacheParameterFamily, DataSettings } from "../config/data";
 import { awsContext } from "./awsContext";
 import { tlsOnlyStatements } from "./bucketTls";
-import { CacheConnection, DatabaseConnection, FileBucket } from "./contracts";
+import { CacheConnection, DatabaseConnection, FileBucket, SharedFileSystem } from "./contracts";
 import { logGroup, LogGroupSettings } from "./logGroup";
 import { after } from "./ordering";
+import { PluginWorkspace } from "./pluginWorkspace";
 
 export interface ManagedDataArgs {
     /** The VPC the database and cache security groups belong to. */
@@ -31,6 +32,11 @@ export interface ManagedDataArgs {
     namePrefix: string;
     /** Engine versions, capacity, replicas, windows, retention and bucket lifecycle, validated by config/data.ts. */
     settings: DataSettings;
+    /**
+     * The plugin daemon's shared working path on EFS (PluginWorkspace), given the subnets the daemon runs in (one
+     * mount target each) and how many there are. Undefined creates none.
+     */
+    pluginWorkspace?: { subnetIds: pulumi.Input<string[]>; subnetCount: number };
 }
 
 /** Dify's main database, created with the cluster; Dify also keeps its pgvector tables in it. */
@@ -107,6 +113,8 @@ export class ManagedData extends pulumi.ComponentResource {
     public readonly secretArns: pulumi.Output<string>[];
     /** The KMS key encrypting the data, or undefined when AWS-managed keys are used. */
     public readonly kmsKeyArn: pulumi.Output<string> | undefined;
+    /** The plugin daemon's shared working path on EFS; undefined when the daemon keeps it on task storage. */
+    public readonly pluginWorkspace: SharedFileSystem | undefined;
 
     constructor(name: string, args: ManagedDataArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dify-aws:data:ManagedData", name, {}, opts);
@@ -118,6 +126,13 @@ export class ManagedData extends pulumi.ComponentResource {
         const db = this.createDatabase(name, args, ctx.partition, ctx.accountId, recoveryWindowInDays);
         const cache = this.createCache(name, args, recoveryWindowInDays);
         const bucket = this.createBucket(name, args, ctx.accountId, ctx.region);
+        this.pluginWorkspace = args.pluginWorkspace
+            ? new PluginWorkspace(
+                  `${name}-plugin-workspace`,
+                  { vpcId: args.vpcId, subnetIds: args.pluginWorkspace.subnetIds, subnetCount: args.pluginWorkspace.subnetCount, kmsKeyArn: args.kmsKeyArn, protect: args.protect, namePrefix: args.namePrefix },
+                  { parent: this },
+              ).fileSystem
+            : undefined;
 
         this.database = db.connection;
         this.cache = cache.connection;
@@ -146,6 +161,7 @@ export class ManagedData extends pulumi.ComponentResource {
             cacheAuthTokenSecretArn: this.cacheAuthTokenSecretArn,
             celeryBrokerUrlSecretArn: this.celeryBrokerUrlSecretArn,
             kmsKeyArn: this.kmsKeyArn,
+            pluginWorkspace: this.pluginWorkspace,
         });
     }
 

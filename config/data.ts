@@ -98,6 +98,12 @@ export interface DataSettings {
     bucket: BucketSettings;
     /** Apply database and cache modifications now instead of in the next maintenance window. */
     applyImmediately: boolean;
+    /**
+     * The plugin daemon's working path (PLUGIN_WORKING_PATH) on a shared, encrypted EFS file system, so a new daemon
+     * task reuses the plugins' built environments (index.ts then gives ManagedData the daemon's subnets); false keeps
+     * it on each task's own storage.
+     */
+    pluginWorkspace: boolean;
 }
 
 const INSTANCE_CLASS = { regex: /^db\.(?!serverless$)[a-z0-9]+\.[a-z0-9]+$/, allowed: 'an Aurora instance class such as "db.r7g.large" (set databaseCapacityMode "serverless" for Serverless v2)' };
@@ -114,6 +120,7 @@ export function loadDataSettings(r: ConfigReader): DataSettings {
         cache: loadCache(r),
         bucket: loadBucket(r),
         applyImmediately: r.boolean("dataApplyImmediately"),
+        pluginWorkspace: r.boolean("pluginDaemonSharedStorage"),
     };
 }
 

@@ -24,6 +24,11 @@ export interface ExistingVpcSettings {
     dataSubnetIds: string[];
 }
 
+/** How many private subnets (one per availability zone) the tasks run in. */
+export function privateSubnetCount(vpc: NewVpcSettings | ExistingVpcSettings): number {
+    return vpc.mode === "new" ? vpc.azCount : vpc.privateSubnetIds.length;
+}
+
 export interface NetworkSettings {
     vpc: NewVpcSettings | ExistingVpcSettings;
     /**

@@ -48,9 +48,9 @@ function checkBucket(bucket: { forceDestroy?: boolean }, args: ResourceValidatio
 export const deletionProtection: PackPolicy = {
     name: "deletion-protection",
     description:
-        "When deletion protection is required: Aurora/RDS have deletionProtection and keep a final snapshot, load balancers have enableDeletionProtection, buckets have no forceDestroy, and databases, caches, buckets and KMS keys carry Pulumi protect.",
+        "When deletion protection is required: Aurora/RDS have deletionProtection and keep a final snapshot, load balancers have enableDeletionProtection, buckets have no forceDestroy, and databases, caches, buckets, EFS file systems and KMS keys carry Pulumi protect.",
     remediationSteps:
-        "Set deletionProtection: true and leave skipFinalSnapshot false (RDS), enableDeletionProtection: true (ALB), forceDestroy unset or false (S3), and the resource option protect: true on the database, cache, bucket and KMS key (all driven by the stack's dify-aws:deletionProtection).",
+        "Set deletionProtection: true and leave skipFinalSnapshot false (RDS), enableDeletionProtection: true (ALB), forceDestroy unset or false (S3), and the resource option protect: true on the database, cache, bucket, EFS file system and KMS key (all driven by the stack's dify-aws:deletionProtection).",
     configSchema: configSchema(...KEYS),
     validateResource: [
         validateResourceOfType(aws.rds.Cluster, (cluster, args, reportViolation) => checkDatabase("Aurora cluster", cluster, args, reportViolation)),
@@ -70,6 +70,12 @@ export const deletionProtection: PackPolicy = {
         ),
         validateResourceOfType(aws.s3.Bucket, (bucket, args, reportViolation) => checkBucket(bucket, args, reportViolation)),
         validateResourceOfType(aws.s3.BucketV2, (bucket, args, reportViolation) => checkBucket(bucket, args, reportViolation)),
+        validateResourceOfType(aws.efs.FileSystem, (_fs, args, reportViolation) => {
+            // EFS has no deletion-protection flag either; deleting the file system deletes every file on it.
+            if (required(args)) {
+                requireProtect(args, "The EFS file system", reportViolation);
+            }
+        }),
         validateResourceOfType(aws.kms.Key, (_key, args, reportViolation) => {
             // Everything encrypted with the key (snapshots, secrets, objects) becomes unreadable once it is deleted.
             if (required(args)) {

@@ -67,6 +67,41 @@ export const elasticacheEncrypted: PackPolicy = {
     ],
 };
 
+export const efsEncrypted: PackPolicy = {
+    name: "efs-encryption",
+    description:
+        "EFS file systems encrypt at rest (encrypted defaults to false and cannot be turned on later), and every EFS volume of an ECS task definition is mounted with TLS (transitEncryption defaults to DISABLED) and IAM authorization.",
+    remediationSteps:
+        "Create the file system with encrypted: true (with kmsKeyId when customer-managed keys are required); an unencrypted one must be copied to a new file system. In the task definition's efsVolumeConfiguration set transitEncryption: \"ENABLED\" and authorizationConfig { accessPointId, iam: \"ENABLED\" }.",
+    validateResource: [
+        validateResourceOfType(aws.efs.FileSystem, (fs, _args, reportViolation) => {
+            if (fs.encrypted !== true) {
+                reportViolation(`EFS file system is not encrypted at rest: encrypted is ${fs.encrypted ?? "unset (default false)"}.`);
+            }
+        }),
+        validateResourceOfType(aws.ecs.TaskDefinition, (td, _args, reportViolation) => {
+            const volumes = known(() => td.volumes ?? []);
+            if (volumes === UNKNOWN) {
+                return;
+            }
+            for (const v of volumes as NonNullable<typeof td.volumes>) {
+                const efs = known(() => v.efsVolumeConfiguration);
+                if (efs === UNKNOWN || efs === undefined) {
+                    continue;
+                }
+                const transit = known(() => v.efsVolumeConfiguration?.transitEncryption);
+                const iam = known(() => v.efsVolumeConfiguration?.authorizationConfig?.iam);
+                if (transit !== UNKNOWN && transit !== "ENABLED") {
+                    reportViolation(`EFS volume ${v.name} is mounted without TLS: transitEncryption is ${transit ?? "unset (default DISABLED)"}.`);
+                }
+                if (iam !== UNKNOWN && iam !== "ENABLED") {
+                    reportViolation(`EFS volume ${v.name} is mounted without IAM authorization: authorizationConfig.iam is ${iam ?? "unset (default DISABLED)"}, so the file system cannot tell the task role from any other client.`);
+                }
+            }
+        }),
+    ],
+};
+
 export const albHttpsListeners: PackPolicy = {
     name: "alb-https-listeners",
     description:
@@ -169,9 +204,9 @@ function keyCheck<TResource extends Resource, TArgs>(
 export const customerManagedKeys: PackPolicy = {
     name: "customer-managed-keys",
     description:
-        "When customer-managed keys are required: Aurora/RDS storage and managed master-user secrets, ElastiCache at rest, S3 SSE-KMS default encryption, Secrets Manager secrets, SNS topics and CloudWatch log groups name a customer-managed KMS key, not an AWS-managed (alias/aws/...) or AWS-owned one. (Whether a bucket must use SSE-KMS at all is s3-bucket-encryption's call.)",
+        "When customer-managed keys are required: Aurora/RDS storage and managed master-user secrets, ElastiCache at rest, S3 SSE-KMS default encryption, Secrets Manager secrets, SNS topics, CloudWatch log groups and EFS file systems name a customer-managed KMS key, not an AWS-managed (alias/aws/...) or AWS-owned one. (Whether a bucket must use SSE-KMS at all is s3-bucket-encryption's call.)",
     remediationSteps:
-        "Pass the stack's KMS key ARN: kmsKeyId (RDS, ElastiCache, Secrets Manager, log groups), masterUserSecretKmsKeyId (RDS managed passwords), kmsMasterKeyId with sseAlgorithm aws:kms (S3, SNS). The key policy must let CloudWatch Logs (and CloudWatch alarms for SNS) use the key.",
+        "Pass the stack's KMS key ARN: kmsKeyId (RDS, ElastiCache, Secrets Manager, log groups, EFS), masterUserSecretKmsKeyId (RDS managed passwords), kmsMasterKeyId with sseAlgorithm aws:kms (S3, SNS). The key policy must let CloudWatch Logs (and CloudWatch alarms for SNS) use the key.",
     configSchema: configSchema(...CMK_KEYS),
     validateResource: [
         keyCheck(aws.rds.Cluster, (cluster) => [
@@ -197,6 +232,7 @@ export const customerManagedKeys: PackPolicy = {
         keyCheck(aws.secretsmanager.Secret, (secret) => [keyProblem("Secrets Manager secret", () => secret.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/secretsmanager")]),
         keyCheck(aws.sns.Topic, (topic) => [keyProblem("SNS topic", () => topic.kmsMasterKeyId, "kmsMasterKeyId", "no server-side encryption")]),
         keyCheck(aws.cloudwatch.LogGroup, (group) => [keyProblem("Log group", () => group.kmsKeyId, "kmsKeyId", "CloudWatch Logs' AWS-owned key")]),
+        keyCheck(aws.efs.FileSystem, (fs) => [keyProblem("EFS file system", () => fs.kmsKeyId, "kmsKeyId", "the AWS-managed key aws/elasticfilesystem")]),
     ],
 };
 
@@ -279,6 +315,7 @@ export const s3BucketEncryption: PackPolicy = {
 export const encryptionPolicies: PackPolicy[] = [
     rdsStorageEncrypted,
     elasticacheEncrypted,
+    efsEncrypted,
     s3BucketEncryption,
     albHttpsListeners,
     albHttpListenerRules,

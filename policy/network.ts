@@ -213,14 +213,15 @@ const DATA_GROUP_INPUTS: { cls: { new (...args: any[]): any }; property: string 
     { cls: aws.elasticache.ReplicationGroup, property: "securityGroupIds" },
     { cls: aws.elasticache.Cluster, property: "securityGroupIds" },
     { cls: aws.elasticache.ServerlessCache, property: "securityGroupIds" },
+    { cls: aws.efs.MountTarget, property: "securityGroups" },
 ];
 
 export const dataGroupsAdmitOnlyGroups: PackPolicy = {
     name: "data-sg-no-cidr-ingress",
     description:
-        "The security groups of Aurora/RDS and ElastiCache admit only other security groups, never CIDRs or prefix lists, and every database and cache names its security groups (else it gets the VPC's default group).",
+        "The security groups of Aurora/RDS, ElastiCache and EFS mount targets admit only other security groups, never CIDRs or prefix lists, and every database, cache and mount target names its security groups (else it gets the VPC's default group).",
     remediationSteps:
-        "Give the database and cache their own security groups, and add one aws.vpc.SecurityGroupIngressRule per calling service with referencedSecurityGroupId set to that service's security group.",
+        "Give the database, cache and mount targets their own security groups, and add one aws.vpc.SecurityGroupIngressRule per calling service with referencedSecurityGroupId set to that service's security group.",
     validateStack: (args, reportViolation) => {
         const groups = securityGroups(args.resources);
         const dataGroups = new Set<string>();
@@ -246,7 +247,7 @@ export const dataGroupsAdmitOnlyGroups: PackPolicy = {
             if (cidrs.length > 0 || p.prefixLists > 0) {
                 const where = `${describe(owner)}${p.label === "rule" ? "" : ` ${p.label}`}`;
                 const sources = [...cidrs, ...(p.prefixLists > 0 ? ["a managed prefix list"] : [])].join(", ");
-                reportViolation(`${where} admits ${sources} to a database or cache security group; only security groups may be sources.`, owner.urn);
+                reportViolation(`${where} admits ${sources} to a database, cache or file-system security group; only security groups may be sources.`, owner.urn);
             }
         }
     },

@@ -100,6 +100,17 @@ for (const stack of STACKS) {
                 });
             });
 
+            it("the plugin daemon's first tasks wait for a mount target in every zone, the file system's policy and the NFS rule", () => {
+                // ECS fails a task whose EFS volume has no available mount target in the task's zone
+                // (ResourceInitializationError), and one the file system policy or security group refuses.
+                const deps = closure(run, firstTasks(run, "plugin-daemon"));
+                const mountTargets = run.ofType("aws:efs/mountTarget:MountTarget");
+                expect(mountTargets).to.have.length(stack === "prd" ? 3 : 2);
+                for (const r of [...mountTargets, run.one("aws:efs/fileSystemPolicy:FileSystemPolicy"), run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dify-plugin-daemon-to-plugin-workspace-in")]) {
+                    expect(deps.has(r.urn), r.name).to.equal(true);
+                }
+            });
+
             describe("Service Connect: every server exists before its clients' first tasks start", () => {
                 // AWS: a task resolves only the endpoints that existed when it started. Who calls whom (Dify's
                 // environment): sandbox -> ssrf-proxy; api -> sandbox, ssrf-proxy, plugin-daemon; plugin-daemon -> api;

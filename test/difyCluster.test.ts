@@ -644,6 +644,7 @@ describe("DifyCluster security groups", () => {
             label.set(run.outputs.albSecurityGroupId as string, "alb");
             label.set(run.outputs.databaseSecurityGroupId as string, "db");
             label.set(run.outputs.cacheSecurityGroupId as string, "redis");
+            label.set(run.one("aws:ec2/securityGroup:SecurityGroup", "data-plugin-workspace-efs").id!, "plugin-workspace");
             const dbPort = Number(run.outputs.databasePort);
             const redisPort = Number(run.outputs.cachePort);
             const edge = (r: RegisteredResource, fromKey: string, toKey: string) =>
@@ -659,6 +660,8 @@ describe("DifyCluster security groups", () => {
                 "plugin-daemon->api:5001",
                 "api->ssrf-proxy:3128", "worker->ssrf-proxy:3128", "sandbox->ssrf-proxy:3128",
                 ...["api", "worker", "beat", "plugin-daemon"].flatMap((r) => [`${r}->db:${dbPort}`, `${r}->redis:${redisPort}`]),
+                // NFS to the shared working path (pluginDaemonSharedStorage), from the daemon only.
+                "plugin-daemon->plugin-workspace:2049",
             ].sort();
             expect(inEdges).to.deep.equal(expected);
             expect(outEdges).to.deep.equal(expected);

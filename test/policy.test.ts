@@ -8,7 +8,7 @@ import { expect } from "chai";
 import type { PolicyResource } from "@pulumi/policy";
 import { readConfig, STRONG_TLS_POLICIES } from "../policy/config";
 import { deletionProtection } from "../policy/deletion";
-import { albHttpListenerRules, albHttpsListeners, albTlsPolicy, customerManagedKeys, elasticacheEncrypted, logGroupRetention, rdsStorageEncrypted, s3BucketEncryption } from "../policy/encryption";
+import { albHttpListenerRules, albHttpsListeners, albTlsPolicy, customerManagedKeys, efsEncrypted, elasticacheEncrypted, logGroupRetention, rdsStorageEncrypted, s3BucketEncryption } from "../policy/encryption";
 import { albIngressAllowList, dataGroupsAdmitOnlyGroups, ecsNoPublicIp, noWorldIngress, rdsNotPublic, s3PublicAccessBlock } from "../policy/network";
 import { packPolicies } from "../policy/policies";
 import { PackPolicy } from "../policy/resources";
@@ -56,6 +56,30 @@ describe("rds-storage-encrypted", () => {
     it("fails an unencrypted RDS instance, and leaves Aurora instances to their cluster", async () => {
         expect(await messages(rdsStorageEncrypted, resourceArgs(aws.rds.Instance, { engine: "postgres", instanceClass: "db.t4g.micro" }))).to.have.length(1);
         expect(await messages(rdsStorageEncrypted, resourceArgs(aws.rds.Instance, { engine: "aurora-postgresql", instanceClass: "db.r7g.large" }))).to.deep.equal([]);
+    });
+});
+
+describe("efs-encryption", () => {
+    const efsVolume = (config: Record<string, unknown>) =>
+        resourceArgs(aws.ecs.TaskDefinition, { family: "dify-plugin-daemon", containerDefinitions: "[]", volumes: [{ name: "shared", efsVolumeConfiguration: { fileSystemId: "fs-1", ...config } }] });
+    const tlsAndIam = { transitEncryption: "ENABLED", authorizationConfig: { accessPointId: "fsap-1", iam: "ENABLED" } };
+    it("passes an encrypted file system and a task definition that mounts it with TLS and IAM", async () => {
+        expect(await messages(efsEncrypted, resourceArgs(aws.efs.FileSystem, { encrypted: true, kmsKeyId: KEY_ARN }))).to.deep.equal([]);
+        expect(await messages(efsEncrypted, efsVolume(tlsAndIam))).to.deep.equal([]);
+        // Task definitions without EFS volumes are not its business.
+        expect(await messages(efsEncrypted, resourceArgs(aws.ecs.TaskDefinition, { family: "web", containerDefinitions: "[]" }))).to.deep.equal([]);
+    });
+    it("fails a file system with encrypted false or unset (EFS's default is unencrypted)", async () => {
+        expect(await messages(efsEncrypted, resourceArgs(aws.efs.FileSystem, { encrypted: false }))).to.have.length(1);
+        expect((await messages(efsEncrypted, resourceArgs(aws.efs.FileSystem, {}))).join()).to.match(/default false/);
+    });
+    it("fails an EFS volume without TLS (transitEncryption defaults to DISABLED) or without IAM authorization", async () => {
+        expect((await messages(efsEncrypted, efsVolume({ authorizationConfig: { iam: "ENABLED" } }))).join()).to.match(/without TLS.*default DISABLED/);
+        expect((await messages(efsEncrypted, efsVolume({ ...tlsAndIam, transitEncryption: "DISABLED" }))).join()).to.match(/without TLS/);
+        expect((await messages(efsEncrypted, efsVolume({ transitEncryption: "ENABLED" }))).join()).to.match(/without IAM authorization/);
+    });
+    it("leaves a volume whose settings are unknown in a preview alone", async () => {
+        expect(await messages(efsEncrypted, efsVolume({ transitEncryption: PREVIEW_UNKNOWN_STRING, authorizationConfig: { iam: PREVIEW_UNKNOWN_STRING } }))).to.deep.equal([]);
     });
 });
 
@@ -201,6 +225,12 @@ describe("customer-managed-keys", () => {
             good: resourceArgs(aws.cloudwatch.LogGroup, { retentionInDays: 14, kmsKeyId: KEY_ARN }),
             missing: resourceArgs(aws.cloudwatch.LogGroup, { retentionInDays: 14 }),
         },
+        {
+            what: "EFS file system",
+            good: resourceArgs(aws.efs.FileSystem, { encrypted: true, kmsKeyId: KEY_ARN }),
+            missing: resourceArgs(aws.efs.FileSystem, { encrypted: true }),
+            awsManaged: resourceArgs(aws.efs.FileSystem, { encrypted: true, kmsKeyId: "arn:aws:kms:ap-northeast-1:123456789012:alias/aws/elasticfilesystem" }),
+        },
     ];
     for (const c of cases) {
         it(`${c.what}: passes with a customer-managed key, fails without${c.awsManaged ? " or with an AWS-managed one" : ""}, passes without when not required`, async () => {
@@ -289,6 +319,11 @@ describe("deletion-protection", () => {
         const instance = { engine: "postgres", instanceClass: "db.t4g.micro", deletionProtection: true };
         expect(await messages(deletionProtection, resourceArgs(aws.rds.Instance, instance, { protect: true }))).to.deep.equal([]);
         expect(await messages(deletionProtection, resourceArgs(aws.rds.Instance, { ...instance, deletionProtection: false, skipFinalSnapshot: true }))).to.have.length(3);
+    });
+    it("EFS file systems need Pulumi protect (deleting one deletes every file)", async () => {
+        expect(await messages(deletionProtection, resourceArgs(aws.efs.FileSystem, { encrypted: true }, { protect: true }))).to.deep.equal([]);
+        expect((await messages(deletionProtection, resourceArgs(aws.efs.FileSystem, { encrypted: true }))).join()).to.match(/EFS file system is not protected/);
+        expect(await messages(deletionProtection, resourceArgs(aws.efs.FileSystem, { encrypted: true }), off)).to.deep.equal([]);
     });
     it("ElastiCache and KMS keys need Pulumi protect (they have no deletion-protection flag)", async () => {
         expect(await messages(deletionProtection, resourceArgs(aws.elasticache.ReplicationGroup, { description: "d" }, { protect: true }))).to.deep.equal([]);
@@ -412,6 +447,16 @@ describe("data-sg-no-cidr-ingress", () => {
     it("fails a database or cache that names no security group (it would get the VPC default group)", async () => {
         const bare = stackResource(aws.elasticache.ReplicationGroup, { description: "d" }, {}, { name: "bare" });
         expect(await stackMessages(dataGroupsAdmitOnlyGroups, [bare])).to.have.length(1);
+    });
+    it("covers EFS mount targets: NFS from a group passes, from a CIDR fails, none named fails", async () => {
+        const efsSg = stackResource(aws.ec2.SecurityGroup, { vpcId: "vpc-1" }, { id: "sg-efs" }, { name: "efs" });
+        const mountTarget = stackResource(aws.efs.MountTarget, { fileSystemId: "fs-1", subnetId: "subnet-1", securityGroups: ["sg-efs"] }, {}, { name: "mt" });
+        expect(await stackMessages(dataGroupsAdmitOnlyGroups, [efsSg, mountTarget, fromGroup("sg-efs", 2049)])).to.deep.equal([]);
+        const cidr = await stackMessages(dataGroupsAdmitOnlyGroups, [efsSg, mountTarget, fromCidr("sg-efs", 2049)]);
+        expect(cidr).to.have.length(1);
+        expect(cidr[0]).to.match(/10\.40\.0\.0\/16 to a database, cache or file-system security group/);
+        const bare = stackResource(aws.efs.MountTarget, { fileSystemId: "fs-1", subnetId: "subnet-1" }, {}, { name: "bare-mt" });
+        expect((await stackMessages(dataGroupsAdmitOnlyGroups, [bare])).join()).to.match(/names no security group \(securityGroups\)/);
     });
 });
 

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSettings, DifyRole } from "../../config/cluster";
 import type { ActiveHours } from "../../config/schedule";
 import type { AwsContext } from "../awsContext";
-import type { CacheConnection, DatabaseConnection, EdgeAttachment, FileBucket } from "../contracts";
+import type { CacheConnection, DatabaseConnection, EdgeAttachment, FileBucket, SharedFileSystem } from "../contracts";
 import type { LogGroupSettings } from "../logGroup";
 
 export interface DifyClusterArgs {
@@ -27,6 +27,11 @@ export interface DifyClusterArgs {
     database: DatabaseConnection;
     cache: CacheConnection;
     bucket: FileBucket;
+    /**
+     * The plugin daemon's shared working path (ManagedData's EFS file system): mounted at PLUGIN_WORKING_PATH through
+     * its access point with TLS and IAM. Undefined keeps the working path on each task's own storage.
+     */
+    pluginWorkspace?: SharedFileSystem;
     /** Images, sizes, task counts, Spot, ECS Exec, Bedrock, SMTP and extra env/secrets (config/cluster.ts). */
     settings: ClusterSettings;
     /** When the stack runs: outside it every service (beat too) is scaled to 0 tasks. Undefined: always on. */

@@ -1,6 +1,7 @@
 /** The task execution role (pulls, logs, secrets) and one task role per Dify role, each scoped to ARNs. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { EFS_CLIENT_ACTIONS } from "../pluginWorkspace";
 import type { DifyRole } from "../../config/cluster";
 import { ClusterScope, KEBAB } from "./context";
 import type { EcrSource } from "./images";
@@ -141,6 +142,17 @@ export function taskRole(scope: ClusterScope, role: DifyRole, execAudit: aws.clo
                 Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${region}.amazonaws.com` } },
             });
         }
+    }
+    if (role === "pluginDaemon" && args.pluginWorkspace) {
+        // ECS mounts the working path with IAM authorization: the task role must be allowed the client actions, and
+        // only through the access point (the file system's own policy refuses any other way in).
+        statements.push({
+            Sid: "MountPluginWorkspace",
+            Effect: "Allow",
+            Action: EFS_CLIENT_ACTIONS,
+            Resource: args.pluginWorkspace.fileSystemArn,
+            Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": args.pluginWorkspace.accessPointArn } },
+        });
     }
     if (role === "pluginDaemon" && s.bedrockModelArns.length > 0) {
         // Model-provider plugins run inside the daemon, so the daemon's role is the one Bedrock sees.

@@ -13,6 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DifyRole, EnvTarget, ScaledRole, SCALED_ROLES } from "../../config/cluster";
 import { awsContext } from "../awsContext";
 import {
+    PLUGIN_WORKING_PATH,
     apiEnvironment,
     ContainerEnvironment,
     EnvironmentInputs,
@@ -231,6 +232,7 @@ export class DifyCluster extends pulumi.ComponentResource {
                 executionRoleArn: execution.role.arn,
                 // The migration task runs with the api's identity (same application, same bucket access).
                 taskRoleArn: taskRoles[sizeRole].arn,
+                sharedVolume: role === "pluginDaemon" && args.pluginWorkspace ? { fileSystem: args.pluginWorkspace, containerPath: PLUGIN_WORKING_PATH } : undefined,
             });
         }
         this.migrationTaskDefinitionArn = taskDefs.migration.arn;

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DifyRole } from "../../config/cluster";
 import { INTERNAL } from "../difyEnvironment";
+import { NFS_PORT } from "../pluginWorkspace";
 import { SAFE_PORTS } from "../ssrfProxyConfig";
 import { ClusterScope, KEBAB, ROLES } from "./context";
 import { DATA_ROLES, SERVER_ROLES, SERVICE_CALLS } from "./roles";
@@ -85,6 +86,10 @@ export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aw
     const dataPaths: Partial<Record<DifyRole, pulumi.Resource[]>> = {};
     for (const caller of DATA_ROLES) {
         dataPaths[caller] = [...allow(ref(caller), db, args.database.port, "PostgreSQL (TLS)"), ...allow(ref(caller), redis, args.cache.port, "Redis (TLS)")];
+    }
+    if (args.pluginWorkspace) {
+        const efs: SgRef = { key: "plugin-workspace", label: "the plugin workspace (EFS)", id: args.pluginWorkspace.securityGroupId };
+        dataPaths.pluginDaemon!.push(...allow(ref("pluginDaemon"), efs, NFS_PORT, "NFS over TLS (PLUGIN_WORKING_PATH)"));
     }
 
     // Outbound to the internet: image pulls, Secrets Manager and CloudWatch (through the endpoints or NAT), model

@@ -80,8 +80,11 @@ export const S3_ROLES: DifyRole[] = ["api", "worker", "pluginDaemon"];
 
 /**
  * Seconds the ALB health checks are ignored after a task starts, sized to the real start-up: the api imports and
- * initializes every extension (~1-2 min); the plugin daemon re-creates each installed plugin's Python environment on a
- * fresh task (PYTHON_ENV_INIT_TIMEOUT is 120 s per plugin).
+ * initializes every extension (~1-2 min). The plugin daemon answers /health/check as soon as its database, storage and
+ * Redis are up (a static route, before any plugin is launched), then launches the installed plugins two at a time:
+ * from the shared working path each is only a process start, but on task-local storage (or for a plugin no task has
+ * built yet) each is a full install, up to PYTHON_ENV_INIT_TIMEOUT (120 s) without output. The grace covers the
+ * latter so a slow first build never has the task replaced mid-install, which would start it all over again.
  */
 export const LB_GRACE_SECONDS: Record<LbRole, number> = { web: 120, api: 300, pluginDaemon: 600 };
 

@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CpuArchitecture, DifyRole } from "../../config/cluster";
+import type { SharedFileSystem } from "../contracts";
 import { ContainerEnvironment, INTERNAL, toEcs } from "../difyEnvironment";
 import { SQUID_COMMAND } from "../ssrfProxyConfig";
 import { ClusterScope, KEBAB } from "./context";
@@ -20,7 +21,11 @@ export interface TaskSpec {
     logGroup: aws.cloudwatch.LogGroup;
     executionRoleArn: pulumi.Output<string>;
     taskRoleArn: pulumi.Output<string>;
+    /** An EFS file system mounted through its access point with TLS and IAM at `containerPath`. */
+    sharedVolume?: { fileSystem: SharedFileSystem; containerPath: string };
 }
+
+const SHARED_VOLUME = "shared";
 
 export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration", t: TaskSpec): aws.ecs.TaskDefinition {
     const kebab = role === "migration" ? "migration" : KEBAB[role];
@@ -38,6 +43,7 @@ export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration"
         ...(healthCheck ? { healthCheck } : {}),
         ...(role === "ssrfProxy" ? { entryPoint: ["/bin/bash", "-c"], command: [SQUID_COMMAND] } : {}),
         stopTimeout: role === "migration" ? 30 : STOP_TIMEOUT[role],
+        ...(t.sharedVolume ? { mountPoints: [{ sourceVolume: SHARED_VOLUME, containerPath: t.sharedVolume.containerPath, readOnly: false }] } : {}),
         // An init process reaps the plugin daemon's and sandbox's children and is what ECS Exec attaches beside.
         linuxParameters: { initProcessEnabled: true },
         logConfiguration: {
@@ -57,6 +63,20 @@ export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration"
             executionRoleArn: t.executionRoleArn,
             taskRoleArn: t.taskRoleArn,
             containerDefinitions: pulumi.jsonStringify([container]),
+            volumes: t.sharedVolume
+                ? [
+                      {
+                          name: SHARED_VOLUME,
+                          efsVolumeConfiguration: {
+                              fileSystemId: t.sharedVolume.fileSystem.fileSystemId,
+                              // TLS to the mount target and the task role as the NFS client's identity: the file
+                              // system's policy refuses anything else.
+                              transitEncryption: "ENABLED",
+                              authorizationConfig: { accessPointId: t.sharedVolume.fileSystem.accessPointId, iam: "ENABLED" },
+                          },
+                      },
+                  ]
+                : undefined,
         },
         { parent: scope.parent },
     );
