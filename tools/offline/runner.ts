@@ -79,6 +79,8 @@ export interface RunOptions {
      * as the end of a `pulumi up`, with every output answered.
      */
     preview?: boolean;
+    /** Override keys delivered as secrets, as `pulumi config set --secret` leaves them (e.g. `smtpPassword`). */
+    secretKeys?: string[];
 }
 
 export interface ProgramRun {
@@ -97,6 +99,40 @@ export interface ProgramRun {
     ofType(type: string): RegisteredResource[];
     /** The one resource of a type whose logical name matches; fails the test when there is not exactly one. */
     one(type: string, name?: string | RegExp): RegisteredResource;
+}
+
+type CompilingModule = NodeJS.Module & { _compile(code: string, filename: string): unknown };
+const transpiled = new Map<string, { mtimeMs: number; code: string }>();
+
+/**
+ * Every run imports the program afresh, and ts-node would transpile each of its files again each time: keep what it
+ * produced per file (until the file changes) and hand that to Node on the next import.
+ */
+function reuseTranspiledModules(): void {
+    const extensions = require.extensions as unknown as Record<string, ((m: CompilingModule, filename: string) => void) & { reusing?: boolean }>;
+    const transpile = extensions[".ts"];
+    if (!transpile || transpile.reusing) {
+        return;
+    }
+    const reuse = Object.assign(
+        (m: CompilingModule, filename: string) => {
+            const mtimeMs = fs.statSync(filename).mtimeMs;
+            const hit = transpiled.get(filename);
+            if (hit && hit.mtimeMs === mtimeMs) {
+                m._compile(hit.code, filename);
+                return;
+            }
+            // ts-node wraps the module's _compile with its transpiler and passes the JavaScript on to this one.
+            const compile = m._compile;
+            m._compile = function (this: CompilingModule, code: string, file: string) {
+                transpiled.set(file, { mtimeMs, code });
+                return compile.call(this, code, file);
+            };
+            transpile(m, filename);
+        },
+        { reusing: true },
+    );
+    extensions[".ts"] = reuse;
 }
 
 function forgetProgramModules(): void {
@@ -126,7 +162,8 @@ export async function runProgram(stack: Stack | string, overrides: Record<string
     const entry = options.entry ?? path.join(ROOT, "index.ts");
     const preview = options.preview ?? false;
     const { config, secretKeys } = stackConfig(stack === "dev" || stack === "prd" ? stack : "dev", overrides);
-    pulumi.runtime.setAllConfig(config, secretKeys);
+    const secretOverrides = (options.secretKeys ?? []).map((k) => (k.includes(":") ? k : `${PROJECT}:${k}`));
+    pulumi.runtime.setAllConfig(config, [...secretKeys, ...secretOverrides]);
     mocks.reset(preview);
     unhandled.length = 0;
     pulumi.runtime.setMocks(mocks, PROJECT, stack, preview);
@@ -135,8 +172,13 @@ export async function runProgram(stack: Stack | string, overrides: Record<string
     // Pulumi stamps every internal promise with `new Error().stack`, and ts-node source-maps each of those stacks:
     // with full stacks a run of this program spends most of its time there. Short stacks while the program runs cut
     // a run from seconds to about one; errors keep their messages.
+    // Pulumi also takes a stack for every promise it makes (runtime/debuggable.js); V8's own formatting of it is cheap,
+    // ts-node's source-mapped one is not.
     const stackTraceLimit = Error.stackTraceLimit;
+    const prepareStackTrace = Error.prepareStackTrace;
     Error.stackTraceLimit = 1;
+    delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
+    reuseTranspiledModules();
     const warnings: string[] = [];
     const log = pulumi.log as unknown as { warn: (msg: string, ...rest: unknown[]) => Promise<void> };
     const warn = log.warn;
@@ -150,6 +192,7 @@ export async function runProgram(stack: Stack | string, overrides: Record<string
     } finally {
         await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
         Error.stackTraceLimit = stackTraceLimit;
+        Error.prepareStackTrace = prepareStackTrace;
         log.warn = warn;
     }
     // Node reports unhandled rejections only after the microtask queue drains: give it a turn of the event loop.
