@@ -3,6 +3,7 @@ import * as fs from "fs";
 import { costSection } from "../tools/cost/readmeTable";
 import { capacitySection } from "../tools/docs/capacity";
 import { configReference, README, readSection } from "../tools/docs/readme";
+import { stackComparison } from "../tools/docs/stacks";
 import { stackRun } from "./harness";
 
 describe("README", () => {
@@ -14,6 +15,12 @@ describe("README", () => {
         const section = await costSection({ dev: await stackRun("dev"), prd: await stackRun("prd") });
         expect(readSection("cost-estimate")).to.equal(section);
         expect(section).to.match(/\| dev \| \*\*\$\d/);
+    });
+
+    it("compares dev and prd as their settings are (run `npm run docs`)", () => {
+        const table = stackComparison();
+        expect(readSection("stack-comparison")).to.equal(table);
+        expect(table).to.include("| Deletion protection, Pulumi `protect` on data | off | on |");
     });
 
     it("states what dev and prd serve and hold at maximum scale as the capacity model computes it (run `npm run docs`)", () => {

@@ -1,6 +1,6 @@
 /**
- * The README's generated sections: the configuration reference (from Pulumi.yaml), the cost table (from the cost
- * estimator) and the capacity table (from the capacity model). `npm run docs` rewrites them; test/readme.test.ts
+ * The README's generated sections: the configuration reference (from Pulumi.yaml), the dev/prd comparison (from the
+ * stacks' settings), the cost table (from the cost estimator) and the capacity table (from the capacity model). `npm run docs` rewrites them; test/readme.test.ts
  * fails when one is stale, so no figure in the README is typed by hand.
  */
 import * as fs from "fs";
@@ -52,7 +52,8 @@ export function configReference(): string {
 export async function generatedSections(): Promise<Record<string, string>> {
     const { costSection } = await import("../cost/readmeTable");
     const { capacitySection } = await import("./capacity");
-    return { "config-reference": configReference(), "cost-estimate": await costSection(), capacity: capacitySection() };
+    const { stackComparison } = await import("./stacks");
+    return { "config-reference": configReference(), "stack-comparison": stackComparison(), "cost-estimate": await costSection(), capacity: capacitySection() };
 }
 
 if (require.main === module) {
