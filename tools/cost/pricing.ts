@@ -61,6 +61,10 @@ export interface UsageAssumptions {
     logGbPerTaskMonth: number;
     /** GB of VPC flow logs a month when all traffic is logged; REJECT-only logs a tenth of it. */
     flowLogGbAll: number;
+    /** GB a month delivered into each AWS service log group (WAF, the Aurora postgresql log, the cache's slow and engine logs). */
+    serviceLogGbPerGroup: number;
+    /** GB of ALB access logs kept in their bucket. */
+    albAccessLogGb: number;
     /** Aurora storage and I/O. */
     databaseGb: number;
     databaseIoMillions: number;
@@ -84,6 +88,8 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     requestsMillionsPerMonth: 1,
     logGbPerTaskMonth: 0.5,
     flowLogGbAll: 10,
+    serviceLogGbPerGroup: 0.5,
+    albAccessLogGb: 5,
     databaseGb: 10,
     databaseIoMillions: 10,
     auroraAcuAboveMinimum: 0,
@@ -102,6 +108,8 @@ export const ASSUMPTION_TEXT: Record<keyof UsageAssumptions, string> = {
     requestsMillionsPerMonth: "million requests a month (WAF)",
     logGbPerTaskMonth: "GB of application logs per running task-month",
     flowLogGbAll: "GB of VPC flow logs a month with traffic type ALL (REJECT only: a tenth)",
+    serviceLogGbPerGroup: "GB a month into each AWS service log group (WAF, Aurora, cache)",
+    albAccessLogGb: "GB of ALB access logs kept in their bucket",
     databaseGb: "GB of Aurora storage",
     databaseIoMillions: "million Aurora I/O requests a month",
     auroraAcuAboveMinimum: "ACUs above the minimum on average, per Aurora instance",
@@ -178,7 +186,6 @@ export const FREE_TYPES: Record<string, string> = {
     "aws:ecs/taskDefinition:TaskDefinition": "priced as the tasks its service runs",
     "aws:servicediscovery/httpNamespace:HttpNamespace": "no charge for Service Connect beyond the proxy's share of the task",
     "aws:appautoscaling/target:Target": "no charge",
-    "aws:appautoscaling/policy:Policy": "no charge (its alarms are AWS-managed)",
     "aws:appautoscaling/scheduledAction:ScheduledAction": "no charge",
     "aws:sns/topic:Topic": "alarm notifications are within SNS's free tier",
     "aws:sns/topicPolicy:TopicPolicy": "no charge",
@@ -519,12 +526,29 @@ export class Pricer {
         if (flow) {
             this.add(`CloudWatch Logs: VPC flow logs (${flow.inputs.trafficType ?? "ALL"})`, `${round(flowGb)} GB`, flowGb * vended);
         }
-        this.add("CloudWatch Logs: storage (held for the retention)", `${round((appLogGb + flowGb) * retentionMonths)} GB`, (appLogGb + flowGb) * retentionMonths * stored);
+        // What AWS services deliver into their own log groups (vended logs): WAF, the Aurora postgresql export, the
+        // cache's slow and engine logs. The task groups (/ecs/) and the flow log's are counted above.
+        const flowGroup = flow ? String(flow.inputs.logDestination ?? "") : "";
+        const serviceGroups = groups.filter((g) => !String(g.inputs.name).startsWith("/ecs/") && !flowGroup.endsWith(`:log-group:${g.inputs.name}`));
+        const serviceGb = serviceGroups.length * a.serviceLogGbPerGroup;
+        if (serviceGroups.length > 0) {
+            this.add("CloudWatch Logs: AWS service logs (WAF, database, cache)", `${serviceGroups.length} groups x ${a.serviceLogGbPerGroup} GB`, serviceGb * vended);
+        }
+        const storedGb = appLogGb + flowGb + serviceGb;
+        this.add("CloudWatch Logs: storage (held for the retention)", `${round(storedGb * retentionMonths)} GB`, storedGb * retentionMonths * stored);
 
         const alarms = this.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
         this.mark(...alarms);
         const alarmMetrics = alarms.reduce((s, al) => s + (al.inputs.metricName ? 1 : (al.inputs.metricQueries ?? []).filter((q: { metric?: unknown }) => q.metric).length), 0);
         this.add("CloudWatch alarms", `${alarms.length} alarms, ${alarmMetrics} metrics`, alarmMetrics * (this.price("cw.alarmMetric.month", "alarm metrics") ?? 0));
+        // Application Auto Scaling creates a scale-out and a scale-in alarm for each target-tracking policy, billed as
+        // any standard alarm of one metric.
+        const policies = this.ofType("aws:appautoscaling/policy:Policy");
+        this.mark(...policies);
+        const tracking = policies.filter((p) => p.inputs.policyType === "TargetTrackingScaling").length;
+        if (tracking > 0) {
+            this.add("CloudWatch alarms of target-tracking scaling", `${tracking} policies x 2 alarms`, 2 * tracking * (this.price("cw.alarmMetric.month", "alarm metrics") ?? 0));
+        }
         const dashboards = this.ofType("aws:cloudwatch/dashboard:Dashboard");
         this.mark(...dashboards);
         this.add("CloudWatch dashboard", `${dashboards.length}`, dashboards.length * (this.price("cw.dashboard.month", "dashboards") ?? 0));
@@ -559,8 +583,15 @@ export class Pricer {
         const a = this.assumptions;
         const buckets = this.ofType("aws:s3/bucket:Bucket");
         this.mark(...buckets);
-        if (buckets.length > 0) {
-            this.add("S3: files and plugin packages", `${a.filesGb} GB`, a.filesGb * (this.price("s3.storage.gbMonth", "S3 storage") ?? 0));
+        const s3 = this.price("s3.storage.gbMonth", "S3 storage") ?? 0;
+        // A bucket a load balancer delivers its access logs to holds logs, the others Dify's files.
+        const logBuckets = new Set(this.ofType("aws:lb/loadBalancer:LoadBalancer").map((lb) => lb.inputs.accessLogs?.bucket).filter((b) => typeof b === "string"));
+        const fileBuckets = buckets.filter((b) => !logBuckets.has(b.inputs.bucket));
+        if (fileBuckets.length > 0) {
+            this.add("S3: files and plugin packages", `${a.filesGb} GB`, a.filesGb * s3);
+        }
+        if (buckets.length > fileBuckets.length) {
+            this.add("S3: ALB access logs", `${a.albAccessLogGb} GB`, a.albAccessLogGb * s3);
         }
         const efs = this.ofType("aws:efs/fileSystem:FileSystem");
         this.mark(...efs);
