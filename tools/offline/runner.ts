@@ -102,11 +102,11 @@ export interface ProgramRun {
 }
 
 type CompilingModule = NodeJS.Module & { _compile(code: string, filename: string): unknown };
-const transpiled = new Map<string, { mtimeMs: number; code: string }>();
+const transpiled = new Map<string, { version: string; code: string }>();
 
 /**
  * Every run imports the program afresh, and ts-node would transpile each of its files again each time: keep what it
- * produced per file (until the file changes) and hand that to Node on the next import.
+ * produced per file (until the file's modification time or size changes) and hand that to Node on the next import.
  */
 function reuseTranspiledModules(): void {
     const extensions = require.extensions as unknown as Record<string, ((m: CompilingModule, filename: string) => void) & { reusing?: boolean }>;
@@ -116,16 +116,17 @@ function reuseTranspiledModules(): void {
     }
     const reuse = Object.assign(
         (m: CompilingModule, filename: string) => {
-            const mtimeMs = fs.statSync(filename).mtimeMs;
+            const stat = fs.statSync(filename);
+            const version = `${stat.mtimeMs}:${stat.size}`;
             const hit = transpiled.get(filename);
-            if (hit && hit.mtimeMs === mtimeMs) {
+            if (hit && hit.version === version) {
                 m._compile(hit.code, filename);
                 return;
             }
             // ts-node wraps the module's _compile with its transpiler and passes the JavaScript on to this one.
             const compile = m._compile;
             m._compile = function (this: CompilingModule, code: string, file: string) {
-                transpiled.set(file, { mtimeMs, code });
+                transpiled.set(file, { version, code });
                 return compile.call(this, code, file);
             };
             transpile(m, filename);
