@@ -21,8 +21,15 @@ export interface PluginWorkspaceArgs {
 export const PLUGIN_WORKSPACE_ROOT = "/plugin-daemon-cwd";
 /** NFS over TLS (the ECS EFS volume's transit encryption) uses the NFS port. */
 export const NFS_PORT = 2049;
-/** The client actions of EFS: mounting, writing and acting as root (the daemon image has no USER and runs as root). */
+/** Every NFS client action of EFS: what the file system's policy refuses outside TLS and the access point. */
 export const EFS_CLIENT_ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"];
+/**
+ * What the daemon's task role may do: mount and write. Not ClientRootAccess: the access point acts as WORKSPACE_USER
+ * for every request, whatever user the container runs as (the daemon's image runs as root).
+ */
+export const EFS_TASK_ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"];
+/** The POSIX identity the access point enforces and owns its root directory with. */
+export const WORKSPACE_USER = { uid: 1000, gid: 1000 } as const;
 
 /**
  * The plugin daemon's working path on EFS, shared by every daemon task, so a replaced or added task finds each
@@ -85,9 +92,10 @@ export class PluginWorkspace extends pulumi.ComponentResource {
             `${name}-efs`,
             {
                 fileSystemId: fileSystem.id,
-                // The daemon runs as root (its image has no USER) and creates each plugin's directory itself.
-                posixUser: { uid: 0, gid: 0 },
-                rootDirectory: { path: PLUGIN_WORKSPACE_ROOT, creationInfo: { ownerUid: 0, ownerGid: 0, permissions: "755" } },
+                // Every file the daemon creates is owned by this identity, so no client ever needs root on the file
+                // system; the daemon creates each plugin's directory under the root itself.
+                posixUser: WORKSPACE_USER,
+                rootDirectory: { path: PLUGIN_WORKSPACE_ROOT, creationInfo: { ownerUid: WORKSPACE_USER.uid, ownerGid: WORKSPACE_USER.gid, permissions: "755" } },
                 tags: { Name: `${p}-plugin-workspace` },
             },
             parent,

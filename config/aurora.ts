@@ -37,15 +37,29 @@ export const AURORA_POSTGRES_INSTANCE_CLASSES: Readonly<Record<string, number>> 
 /**
  * Default max_connections of a provisioned instance: LEAST({DBInstanceClassMemory/9531392}, 5000) (Aurora user guide,
  * "Maximum connections to an Aurora PostgreSQL DB instance"). DBInstanceClassMemory is the memory left after the OS
- * and RDS processes, so AWS's table is below the naive quotient; by memory it lists 405-420 at 4 GiB (t3/t4g.medium),
- * 844 at 8 GiB (large T classes), 1,600-1,722 at 16 GiB (r5/r6g.large), 3,200-3,479 at 32 GiB and 5,000 from
- * 64 GiB. The lowest documented value per memory size stands for every class of that size.
+ * and RDS processes, so it cannot be computed from the class's memory; AWS's table lists these classes, and their
+ * value is used as documented.
+ */
+const DOCUMENTED_MAX_CONNECTIONS: Record<string, number> = {
+    "db.t3.medium": 420,
+    "db.t4g.medium": 405,
+    "db.t3.large": 844,
+    "db.t4g.large": 844,
+    "db.r5.large": 1600,
+    "db.r5.xlarge": 3300,
+    "db.r6g.large": 1722,
+    "db.r6g.xlarge": 3479,
+    "db.x2g.large": 3479,
+};
+/**
+ * For a class the table does not list (r6i, r7g, r7i, r8g, ...): the lowest documented value of a class with as much
+ * memory (405 at 4 GiB, 844 at 8 GiB, 1,600 at 16 GiB, 3,300 at 32 GiB; 5,000 from 64 GiB, where the LEAST caps it).
  */
 const MAX_CONNECTIONS_BY_GIB: [gib: number, connections: number][] = [
     [4, 405],
     [8, 844],
     [16, 1600],
-    [32, 3200],
+    [32, 3300],
     [64, 5000],
 ];
 export function provisionedMaxConnections(instanceClass: string): number {
@@ -53,7 +67,7 @@ export function provisionedMaxConnections(instanceClass: string): number {
     if (gib === undefined) {
         throw new Error(`${instanceClass} is not an Aurora PostgreSQL instance class`);
     }
-    return [...MAX_CONNECTIONS_BY_GIB].reverse().find(([size]) => gib >= size)![1];
+    return DOCUMENTED_MAX_CONNECTIONS[instanceClass] ?? [...MAX_CONNECTIONS_BY_GIB].reverse().find(([size]) => gib >= size)![1];
 }
 
 /**

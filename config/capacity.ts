@@ -55,6 +55,13 @@ export interface ProcessSettings {
         workers: number;
         /** Concurrent requests per worker (SERVER_WORKER_CONNECTIONS). */
         connectionsPerWorker: number;
+        /**
+         * SQLALCHEMY_MAX_OVERFLOW of each api worker: databasePoolMaxOverflow, raised so that pool + overflow covers
+         * every concurrent request. A request that is not streaming holds its session while it runs, and one that finds
+         * the pool exhausted waits SQLALCHEMY_POOL_TIMEOUT (30 s) and fails. Overflow connections are closed when they
+         * are returned (SQLAlchemy QueuePool), so only databasePoolSize stay open between peaks.
+         */
+        maxOverflow: number;
     };
     worker: {
         /** Celery jobs one worker task runs at once, greenlets of its one process (CELERY_WORKER_AMOUNT). */
@@ -99,6 +106,11 @@ export function apiMemoryNeeded(workers: number, connections: number): number {
 export function deriveWorkerConcurrency(memory: number, poolConnections: number): number {
     const m = MEMORY_BUDGET_MIB;
     return Math.max(1, Math.min(poolConnections, Math.floor((memory - m.celeryProcess) / m.celeryJob)));
+}
+
+/** An api worker's SQLALCHEMY_MAX_OVERFLOW: enough that its pool covers every concurrent request. */
+export function apiOverflowFor(pools: Pick<ProcessSettings["pools"], "size" | "maxOverflow">, connectionsPerWorker: number): number {
+    return Math.max(pools.maxOverflow, connectionsPerWorker - pools.size);
 }
 
 /** The daemon's own default of idle connections (internal/types/app/config.go DB_MAX_IDLE_CONNS default 10). */
@@ -164,7 +176,7 @@ export function loadProcessSettings(r: ConfigReader, roles: Record<ScaledRole, S
             `a workerMemory of at least ${workerNeeded} MiB for ${concurrency} concurrent jobs (${MEMORY_BUDGET_MIB.celeryProcess} MiB for the process, ${MEMORY_BUDGET_MIB.celeryJob} MiB per job), or a lower workerConcurrency (0 derives it)`,
         );
     }
-    return { api: { workers, connectionsPerWorker }, worker: { concurrency }, pools };
+    return { api: { workers, connectionsPerWorker, maxOverflow: apiOverflowFor(pools, connectionsPerWorker) }, worker: { concurrency }, pools };
 }
 
 /** The documented max_connections of the configured Aurora capacity, and how it was found. */
@@ -217,9 +229,11 @@ export interface CapacityInputs {
 export function capacityModel(c: CapacityInputs): CapacityModel {
     const { roles, processes: p } = c;
     const perApiProcess = p.pools.size + p.pools.maxOverflow + p.pools.pgvectorMax;
+    // From the pools, not p.api.maxOverflow, so a what-if on the pool sizes moves the api's overflow with them.
+    const perApiWorker = p.pools.size + apiOverflowFor(p.pools, p.api.connectionsPerWorker) + p.pools.pgvectorMax;
     const line = (what: string, processes: number, perProcess: number): ConnectionLine => ({ what, processes, perProcess, total: processes * perProcess });
     const scaled = [
-        line(`api: ${roles.api.maxTasks} tasks x ${p.api.workers} gunicorn worker(s)`, roles.api.maxTasks * p.api.workers, perApiProcess),
+        line(`api: ${roles.api.maxTasks} tasks x ${p.api.workers} gunicorn worker(s)`, roles.api.maxTasks * p.api.workers, perApiWorker),
         line(`worker: ${roles.worker.maxTasks} tasks x 1 Celery process`, roles.worker.maxTasks, perApiProcess),
         line(`plugin daemon: ${roles.pluginDaemon.maxTasks} tasks`, roles.pluginDaemon.maxTasks, p.pools.pluginDaemonMaxOpen),
     ];
@@ -275,11 +289,13 @@ function whatFits(c: CapacityInputs): string[] {
     const hints: string[] = [];
     if (c.capacity.mode === "serverless") {
         const cap = c.capacity;
-        const acu = [1, 2, 4, 8, 16, 32, 64, 128, 256].find((maxAcu) => maxAcu >= cap.maxAcu && ok({ capacity: { ...cap, maxAcu } }));
+        const maxima = [1, 2, 4, 8, 16, 32, 64, 128, 256].filter((maxAcu) => maxAcu >= cap.maxAcu);
+        const acu = maxima.find((maxAcu) => ok({ capacity: { ...cap, maxAcu } }));
+        const withMinimumOne = maxima.find((maxAcu) => ok({ capacity: { ...cap, minAcu: Math.max(cap.minAcu, 1), maxAcu } }));
         if (acu !== undefined) {
             hints.push(`databaseMaxCapacity "${acu}"`);
-        } else if (cap.minAcu <= 0.5 && ok({ capacity: { ...cap, minAcu: 1, maxAcu: Math.max(cap.maxAcu, 32) } })) {
-            hints.push(`databaseMinCapacity "1" with databaseMaxCapacity of at least "32" (a minimum of 0 or 0.5 ACU caps max_connections at 2,000)`);
+        } else if (cap.minAcu <= 0.5 && withMinimumOne !== undefined) {
+            hints.push(`databaseMinCapacity "1" with databaseMaxCapacity "${withMinimumOne}" (a minimum of 0 or 0.5 ACU caps max_connections at 2,000)`);
         }
     }
     if (c.capacity.mode === "provisioned") {
@@ -308,7 +324,8 @@ function whatFits(c: CapacityInputs): string[] {
     if (workerTasks !== undefined) {
         hints.push(`workerMaxTasks ${workerTasks}`);
     }
-    const poolSize = largest(c.processes.pools.size - 1, 1, (n) => ok({ pools: { size: n } }));
+    // A smaller pool must still hold the worker's concurrency (loadProcessSettings refuses it otherwise).
+    const poolSize = largest(c.processes.pools.size - 1, 1, (n) => n + c.processes.pools.maxOverflow >= c.processes.worker.concurrency && ok({ pools: { size: n } }));
     if (poolSize !== undefined) {
         hints.push(`databasePoolSize ${poolSize}`);
     }
@@ -331,6 +348,6 @@ export function checkCapacity(r: ConfigReader, c: CapacityInputs, set: { apiServ
         modelKeys(c, set),
         `database connections at maximum scale within ${CONNECTION_HEADROOM_PERCENT} % of Aurora's max_connections (${m.maxConnections} for ${m.maxConnectionsSource}, so ${m.limit}): this config opens up to ${m.connections} (${detail}). ${
             hints.length > 0 ? `It fits with any one of: ${hints.join("; ")}.` : "Lower the task maxima or pool sizes, or raise the database capacity."
-        }`,
+        } (Serverless v2 takes a new maximum capacity's max_connections only after its instances reboot.)`,
     );
 }

@@ -10,7 +10,8 @@
  * - api/configs/middleware: SQLALCHEMY_POOL_SIZE 30 and SQLALCHEMY_MAX_OVERFLOW 10 by default, per process.
  * - dify-plugin-daemon internal/types/app/config.go: DB_MAX_OPEN_CONNS 30, DB_MAX_IDLE_CONNS 10 by default.
  * - Aurora user guide: Serverless v2 max_connections by maximum ACU (4 -> 823, 16 -> 3,360, 32 -> 5,000), capped at
- *   2,000 with a minimum of 0 or 0.5 ACU; provisioned LEAST(DBInstanceClassMemory/9531392, 5000).
+ *   2,000 with a minimum of 0 or 0.5 ACU; provisioned LEAST(DBInstanceClassMemory/9531392, 5000), tabled per class.
+ * - SQLAlchemy QueuePool: connections beyond pool_size (up to max_overflow) are closed when they are returned.
  */
 import { expect } from "chai";
 import { apiMemoryNeeded, deriveApiProcesses, MEMORY_BUDGET_MIB } from "../config/capacity";
@@ -29,7 +30,7 @@ function expectKeys(message: string, keys: string[]): void {
 describe("capacity", () => {
     describe("the settings reach the containers", () => {
         for (const stack of ["dev", "prd"] as const) {
-            it(`${stack}: gunicorn 1 gevent worker of 100 connections per api task, Celery 5 jobs, pools 20 + 10 + 5, daemon 20/10`, async () => {
+            it(`${stack}: gunicorn 1 gevent worker of 100 connections per api task, Celery 5 jobs, pools 20 + 10 (api 20 + 80) + 5, daemon 20/10`, async () => {
                 const run = await stackRun(stack);
                 // dev's api has 512 CPU units and prd's 1024: one worker either way (a gevent worker uses one vCPU);
                 // 2048 MiB leaves 2048 - 128 - 640 = 1280 MiB, 160 connections of 8 MiB, capped at 100.
@@ -37,7 +38,9 @@ describe("capacity", () => {
                 // 2048 MiB workers: (2048 - 768) / 256 = 5 jobs, within the 30 connections of the pool.
                 expect(environmentOf(containerOf(run, "worker"))).to.include({ CELERY_WORKER_AMOUNT: "5", CELERY_AUTO_SCALE: "false" });
                 for (const family of API_IMAGE_FAMILIES) {
-                    expect(environmentOf(containerOf(run, family)), family).to.include({ SQLALCHEMY_POOL_SIZE: "20", SQLALCHEMY_MAX_OVERFLOW: "10", PGVECTOR_MAX_CONNECTION: "5" });
+                    // An api worker's pool covers its 100 requests: 20 kept, 80 overflow closed on return.
+                    const overflow = family === "api" ? "80" : "10";
+                    expect(environmentOf(containerOf(run, family)), family).to.include({ SQLALCHEMY_POOL_SIZE: "20", SQLALCHEMY_MAX_OVERFLOW: overflow, PGVECTOR_MAX_CONNECTION: "5" });
                 }
                 for (const family of ["worker", "beat", "migration"]) {
                     expect(environmentOf(containerOf(run, family)), family).to.not.have.any.keys("SERVER_WORKER_AMOUNT", "SERVER_WORKER_CONNECTIONS");
@@ -62,7 +65,9 @@ describe("capacity", () => {
             // (4096 - 768) / 256 = 13 jobs, but the pool holds 15 + 5 = 20: 13.
             expect(environmentOf(containerOf(run, "worker"))).to.include({ CELERY_WORKER_AMOUNT: "13" });
             for (const family of API_IMAGE_FAMILIES) {
-                expect(environmentOf(containerOf(run, family)), family).to.include({ SQLALCHEMY_POOL_SIZE: "15", SQLALCHEMY_MAX_OVERFLOW: "5", PGVECTOR_MAX_CONNECTION: "3" });
+                // api: 100 connections per worker need 100 - 15 = 85 beyond the pool.
+                const overflow = family === "api" ? "85" : "5";
+                expect(environmentOf(containerOf(run, family)), family).to.include({ SQLALCHEMY_POOL_SIZE: "15", SQLALCHEMY_MAX_OVERFLOW: overflow, PGVECTOR_MAX_CONNECTION: "3" });
             }
             // Fewer open connections than the daemon's 10 idle ones: idle follows open.
             expect(environmentOf(containerOf(run, "plugin-daemon"))).to.include({ DB_MAX_OPEN_CONNS: "6", DB_MAX_IDLE_CONNS: "6" });
@@ -96,71 +101,109 @@ describe("capacity", () => {
     });
 
     describe("the model's numbers", () => {
-        it("dev: 200 concurrent api requests, 10 Celery jobs, 250 connections of Serverless v2 0.5-4 ACU's 823", () => {
+        it("dev: 200 concurrent api requests, 10 Celery jobs, 390 connections of Serverless v2 0.5-4 ACU's 823", () => {
             const m = stackCapacity(loadSettingsFor("dev").settings);
             // api 2 tasks x 1 worker x 100; worker 2 tasks x 5.
             expect([m.concurrentApiRequests, m.celeryConcurrency]).to.deep.equal([200, 10]);
-            // Per api-image process 20 + 10 + 5 = 35: api 2 x 35, worker 2 x 35, beat 35, migration 35; daemon 2 x 20.
-            expect(m.connections).to.equal(70 + 70 + 35 + 35 + 40);
+            // An api worker 20 + 80 + 5 = 105; every other api-image process 20 + 10 + 5 = 35; a daemon task 20.
+            // api 2 x 105, worker 2 x 35, daemon 2 x 20, beat 35, migration 35.
+            expect(m.connections).to.equal(210 + 70 + 40 + 35 + 35);
             expect([m.maxConnections, m.limit]).to.deep.equal([823, 658]);
-            expect(m.rolloutConnections).to.equal(2 * (70 + 70 + 40) + 35 + 35);
+            expect(m.rolloutConnections).to.equal(2 * (210 + 70 + 40) + 35 + 35);
         });
 
-        it("prd: at least 1,000 concurrent api requests, and its connections within 80 % of Serverless v2 1-16 ACU's 3,360", () => {
+        it("prd: at least 1,000 concurrent api requests, and its connections within 80 % of Serverless v2 1-32 ACU's 5,000, rollouts within the limit itself", () => {
             const m = stackCapacity(loadSettingsFor("prd").settings);
             expect(m.concurrentApiRequests).to.equal(12 * 1 * 100).and.to.be.at.least(1000);
             expect(m.celeryConcurrency).to.equal(10 * 5);
-            // api 12 x 35, worker 10 x 35, daemon 4 x 20, beat 35, migration 35.
-            expect(m.connections).to.equal(420 + 350 + 80 + 35 + 35);
-            expect([m.maxConnections, m.limit]).to.deep.equal([3360, 2688]);
+            // api 12 x 105, worker 10 x 35, daemon 4 x 20, beat 35, migration 35.
+            expect(m.connections).to.equal(1260 + 350 + 80 + 35 + 35);
+            expect([m.maxConnections, m.limit]).to.deep.equal([5000, 4000]);
             expect(m.connections).to.be.at.most(m.limit);
+            expect(m.rolloutConnections).to.equal(2 * (1260 + 350 + 80) + 70).and.to.be.at.most(m.maxConnections);
         });
 
-        it("follows the configured Aurora capacity: the 2,000 cap at a 0.5 ACU minimum, and provisioned classes", () => {
-            expect(stackCapacity(loadSettingsFor("prd", { databaseMinCapacity: "0.5", databaseMaxCapacity: "32" }).settings).maxConnections).to.equal(2000);
-            expect(stackCapacity(loadSettingsFor("prd", { databaseMaxCapacity: "32" }).settings).maxConnections).to.equal(5000);
-            expect(stackCapacity(loadSettingsFor("prd", { databaseCapacityMode: "provisioned", databaseInstanceClass: "db.r6g.xlarge" }).settings).maxConnections).to.equal(3200);
+        it("follows the configured Aurora capacity: the 2,000 cap at a 0.5 ACU minimum, and provisioned classes as AWS documents them", () => {
+            expect(stackCapacity(loadSettingsFor("dev", { databaseMinCapacity: "0.5", databaseMaxCapacity: "32" }).settings).maxConnections).to.equal(2000);
+            expect(stackCapacity(loadSettingsFor("prd", { databaseMaxCapacity: "16" }).settings).maxConnections).to.equal(3360);
+            // AWS's table: db.r6g.xlarge 3,479; db.r7g.xlarge is not listed, so the lowest value of a 32 GiB class (3,300).
+            expect(stackCapacity(loadSettingsFor("prd", { databaseCapacityMode: "provisioned", databaseInstanceClass: "db.r6g.xlarge" }).settings).maxConnections).to.equal(3479);
+            expect(stackCapacity(loadSettingsFor("prd", { databaseCapacityMode: "provisioned", databaseInstanceClass: "db.r7g.xlarge" }).settings).maxConnections).to.equal(3300);
         });
     });
 
     describe("the connection check", () => {
         const MODEL_KEYS = ["apiMaxTasks", "apiServerWorkers", "workerMaxTasks", "pluginDaemonMaxTasks", "databasePoolSize", "databasePoolMaxOverflow", "pgvectorMaxConnections", "pluginDaemonDbMaxOpenConns"];
 
+        /** Every change the message proposes, as config overrides. */
+        function hintsOf(message: string): Record<string, unknown>[] {
+            const hints: Record<string, unknown>[] = [];
+            for (const m of message.matchAll(/databaseMinCapacity "1" with databaseMaxCapacity "([\d.]+)"/g)) {
+                hints.push({ databaseMinCapacity: "1", databaseMaxCapacity: m[1] });
+            }
+            for (const m of message.matchAll(/(?<!with )databaseMaxCapacity "([\d.]+)"(?! \()/g)) {
+                hints.push({ databaseMaxCapacity: m[1] });
+            }
+            for (const m of message.matchAll(/databaseInstanceClass "([a-z0-9.]+)"(?!:)/g)) {
+                hints.push({ databaseInstanceClass: m[1] });
+            }
+            for (const m of message.matchAll(/(apiMaxTasks|workerMaxTasks|databasePoolSize) (\d+)/g)) {
+                hints.push({ [m[1]]: Number(m[2]) });
+            }
+            return hints;
+        }
+
         it("refuses dev on a 1 ACU maximum (189 connections), naming every key and the capacity that fits, before any resource", async () => {
             const message = configErrorFor("dev", { databaseMaxCapacity: "1" });
             expectKeys(message, [...MODEL_KEYS, "databaseMinCapacity", "databaseMaxCapacity"]);
-            expect(message).to.match(/within 80 % of Aurora's max_connections \(189 for Serverless v2 0\.5-1 ACU, so 151\): this config opens up to 250/);
+            expect(message).to.match(/within 80 % of Aurora's max_connections \(189 for Serverless v2 0\.5-1 ACU, so 151\): this config opens up to 390/);
             // 2 ACU is still the 1 ACU row (189); 4 ACU gives 823, 80 % of which is 658.
             expect(message).to.include('databaseMaxCapacity "4"');
+            expect(message).to.match(/only after its instances reboot/);
             const { error, registered } = await runProgramExpectingError("dev", { databaseMaxCapacity: "1" });
             expect(error.name).to.equal("ConfigError");
             expect(registered).to.equal(0);
         });
 
-        it("refuses prd scaled to 100 api tasks, naming a maximum capacity, an apiMaxTasks and a pool size that fit", () => {
-            // 100 x 35 + 350 + 80 + 70 = 4,000 > 2,688; at 32 ACU (5,000 connections) the limit is 4,000.
-            const message = configErrorFor("prd", { apiMaxTasks: 100 });
+        it("refuses prd scaled to 22 api tasks on a 16 ACU maximum, naming a capacity, task maxima and a pool size that each fit", () => {
+            // 22 x 105 + 350 + 80 + 70 = 2,810 > 2,688 (80 % of 3,360).
+            const overrides = { databaseMaxCapacity: "16", apiMaxTasks: 22 };
+            const message = configErrorFor("prd", overrides);
             expectKeys(message, MODEL_KEYS);
-            expect(message).to.include("opens up to 4000").and.to.include("api: 100 tasks x 1 gunicorn worker(s) x 35 = 3500");
-            expect(message).to.include('databaseMaxCapacity "32"');
-            // (2688 - 350 - 80 - 70) / 35 = 62.5: 62 api tasks fit.
-            expect(message).to.include("apiMaxTasks 62");
+            expect(message).to.include("opens up to 2810").and.to.include("api: 22 tasks x 1 gunicorn worker(s) x 105 = 2310");
+            // 32 ACU: 5,000, limit 4,000. (2,688 - 500) / 105 = 20.8 api tasks. (2,688 - 2,310 - 150) / 35 = 6.5 worker
+            // tasks. A pool of n: 2,310 + 80 + 12 x (n + 15) <= 2,688 gives n <= 9 (an api worker's overflow still covers
+            // its 100 requests, and 9 + 10 holds the worker's 5 jobs).
+            expect(message).to.include('databaseMaxCapacity "32"').and.to.include("apiMaxTasks 20").and.to.include("workerMaxTasks 6").and.to.include("databasePoolSize 9");
+            const hints = hintsOf(message);
+            expect(hints).to.have.length(4);
+            for (const hint of hints) {
+                expect(() => loadSettingsFor("prd", { ...overrides, ...hint }), JSON.stringify(hint)).to.not.throw();
+            }
         });
 
         it("explains the 2,000 cap of a 0.5 ACU minimum when no maximum fits under it", () => {
-            // 60 x 35 + 350 + 80 + 70 = 2,600 > 1,600 (80 % of the capped 2,000) at any maximum.
-            const message = configErrorFor("prd", { apiMaxTasks: 60, databaseMinCapacity: "0.5" });
-            expect(message).to.match(/databaseMinCapacity "1" with databaseMaxCapacity of at least "32" \(a minimum of 0 or 0\.5 ACU caps max_connections at 2,000\)/);
+            // 30 x 105 + 500 = 3,650 > 1,600 (80 % of the capped 2,000) at any maximum; with 1 ACU, 32 gives 4,000.
+            const overrides = { apiMaxTasks: 30, databaseMinCapacity: "0.5" };
+            const message = configErrorFor("prd", overrides);
+            expect(message).to.match(/databaseMinCapacity "1" with databaseMaxCapacity "32" \(a minimum of 0 or 0\.5 ACU caps max_connections at 2,000\)/);
+            for (const hint of hintsOf(message)) {
+                expect(() => loadSettingsFor("prd", { ...overrides, ...hint }), JSON.stringify(hint)).to.not.throw();
+            }
         });
 
         it("names a bigger instance class of the same family for a provisioned database", () => {
             const message = configErrorFor("prd", { databaseCapacityMode: "provisioned", databaseInstanceClass: "db.t4g.medium" });
             expectKeys(message, [...MODEL_KEYS, "databaseCapacityMode", "databaseInstanceClass"]);
-            // 920 connections: a t4g.medium has 405, a t4g.large 844 (limit 675); none of the family fits.
+            // 1,760 connections: a t4g.medium has 405, a t4g.large 844 (limit 675); none of the family fits.
             expect(message).to.match(/405 for db\.t4g\.medium, so 324/);
-            const r7g = configErrorFor("prd", { databaseCapacityMode: "provisioned", databaseInstanceClass: "db.r7g.large", apiMaxTasks: 40 });
-            // 40 x 35 + 350 + 80 + 70 = 1,900 > 1,280 (80 % of a large's 1,600); an xlarge's 3,200 gives 2,560.
+            const overrides = { databaseCapacityMode: "provisioned", databaseInstanceClass: "db.r7g.large" };
+            const r7g = configErrorFor("prd", overrides);
+            // 1,760 > 1,280 (80 % of a 16 GiB class's 1,600); a 32 GiB xlarge's 3,300 gives 2,640.
             expect(r7g).to.include('databaseInstanceClass "db.r7g.xlarge"');
+            for (const hint of hintsOf(r7g)) {
+                expect(() => loadSettingsFor("prd", { ...overrides, ...hint }), JSON.stringify(hint)).to.not.throw();
+            }
         });
     });
 
@@ -210,10 +253,10 @@ describe("capacity", () => {
                     .ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
                     .filter((a) => a.inputs.metricName === "DatabaseConnections")
                     .map((a) => a.inputs.threshold as number);
-            // dev: one instance, 80 % of 823; prd: writer and reader, 80 % of 3,360.
+            // dev: one instance, 80 % of 823; prd: writer and reader, 80 % of 5,000.
             expect(thresholds(await stackRun("dev"))).to.deep.equal([658]);
-            expect(thresholds(await stackRun("prd"))).to.deep.equal([2688, 2688]);
-            expect(thresholds(await runProgram("prd", { alarmDbConnectionsPercent: 50 }))).to.deep.equal([1680, 1680]);
+            expect(thresholds(await stackRun("prd"))).to.deep.equal([4000, 4000]);
+            expect(thresholds(await runProgram("prd", { alarmDbConnectionsPercent: 50 }))).to.deep.equal([2500, 2500]);
         });
     });
 });

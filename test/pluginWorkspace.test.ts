@@ -6,7 +6,8 @@
  * ECS EFS volume uses TLS only with transitEncryption ENABLED (default DISABLED) and presents the task role only with
  * authorizationConfig.iam ENABLED; a file system policy statement on the client actions (ClientMount, ClientWrite,
  * ClientRootAccess) with aws:SecureTransport or elasticfilesystem:AccessPointArn conditions is how EFS refuses other
- * clients; one mount target per AZ. Dify facts: PLUGIN_WORKING_PATH /app/storage/cwd, the daemon runs as root, and
+ * clients; an access point's POSIX user is the identity of every request through it; one mount target per AZ. Dify
+ * facts: PLUGIN_WORKING_PATH /app/storage/cwd, the daemon runs as root in its container, and
  * shares the path safely from 0.5.3 (the env_init_lock Redis lock, dify-plugin-daemon#564).
  */
 import { expect } from "chai";
@@ -75,7 +76,9 @@ describe("plugin workspace (EFS working path of the plugin daemon)", () => {
                 const fs = run.one(FS);
                 const ap = run.one(AP);
                 expect(ap.inputs.fileSystemId).to.equal(fs.id);
-                expect(ap.inputs.posixUser).to.deep.equal({ uid: 0, gid: 0 });
+                // Not root: the access point's identity is every client's, so the role needs no ClientRootAccess.
+                expect(ap.inputs.posixUser).to.deep.equal({ uid: 1000, gid: 1000 });
+                expect(ap.inputs.rootDirectory.creationInfo).to.deep.equal({ ownerUid: 1000, ownerGid: 1000, permissions: "755" });
                 expect(ap.inputs.rootDirectory.path).to.equal("/plugin-daemon-cwd");
                 const statements = JSON.parse(run.one(FS_POLICY).inputs.policy).Statement as Statement[];
                 expect(statements.every((s) => s.Effect === "Deny")).to.equal(true);
@@ -108,10 +111,10 @@ describe("plugin workspace (EFS working path of the plugin daemon)", () => {
                 }
             });
 
-            it("only the daemon's task role may mount, write and act as root, on this file system through its access point", () => {
+            it("only the daemon's task role may mount and write (never as root), on this file system through its access point", () => {
                 const mount = taskPolicyStatements(run, "plugin-daemon").filter((s) => list(s.Action).some((a) => a.startsWith("elasticfilesystem:")));
                 expect(mount).to.have.length(1);
-                expect(list(mount[0].Action).sort()).to.deep.equal([...CLIENT_ACTIONS].sort());
+                expect(list(mount[0].Action).sort()).to.deep.equal(["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]);
                 expect(mount[0].Resource).to.equal(run.one(FS).state.arn);
                 expect(mount[0].Condition).to.deep.equal({ StringEquals: { "elasticfilesystem:AccessPointArn": run.one(AP).state.arn } });
                 for (const role of ["web", "api", "worker", "beat", "sandbox", "ssrf-proxy"]) {

@@ -1,7 +1,7 @@
 /** The task execution role (pulls, logs, secrets) and one task role per Dify role, each scoped to ARNs. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EFS_CLIENT_ACTIONS } from "../pluginWorkspace";
+import { EFS_TASK_ACTIONS } from "../pluginWorkspace";
 import type { DifyRole } from "../../config/cluster";
 import { ClusterScope, KEBAB } from "./context";
 import type { EcrSource } from "./images";
@@ -149,7 +149,7 @@ export function taskRole(scope: ClusterScope, role: DifyRole, execAudit: aws.clo
         statements.push({
             Sid: "MountPluginWorkspace",
             Effect: "Allow",
-            Action: EFS_CLIENT_ACTIONS,
+            Action: EFS_TASK_ACTIONS,
             Resource: args.pluginWorkspace.fileSystemArn,
             Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": args.pluginWorkspace.accessPointArn } },
         });
