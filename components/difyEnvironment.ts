@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ProcessSettings } from "../config/capacity";
+import { apiOverflowFor, type ProcessSettings } from "../config/capacity";
 import type { SmtpSettings } from "../config/cluster";
 import { CacheConnection, DatabaseConnection, FileBucket, SecretRef, secretValueFrom } from "./contracts";
 import { SSRF_PROXY_PORT } from "./ssrfProxyConfig";
@@ -95,9 +95,9 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
         DB_EXTRAS: "sslmode=require",
         SQLALCHEMY_POOL_PRE_PING: "true",
         // Per process (each gunicorn worker, the Celery worker, beat, the migration): what the capacity check counts.
-        // An api worker's overflow covers its concurrent requests (config/capacity.ts ProcessSettings.api.maxOverflow).
+        // An api worker's overflow covers its concurrent requests (config/capacity.ts apiOverflowFor).
         SQLALCHEMY_POOL_SIZE: String(i.processes.pools.size),
-        SQLALCHEMY_MAX_OVERFLOW: String(mode === "api" ? i.processes.api.maxOverflow : i.processes.pools.maxOverflow),
+        SQLALCHEMY_MAX_OVERFLOW: String(mode === "api" ? apiOverflowFor(i.processes.pools, i.processes.api.connectionsPerWorker) : i.processes.pools.maxOverflow),
         // Vector store in the same database (pgvector extension created by ManagedData's master user).
         VECTOR_STORE: "pgvector",
         PGVECTOR_HOST: i.database.host,

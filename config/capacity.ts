@@ -19,7 +19,7 @@
  * re-measure (`ps -o rss` in a task over ECS Exec) if tasks approach their memory alarm.
  */
 import { AURORA_POSTGRES_INSTANCE_CLASSES, provisionedMaxConnections, serverlessMaxConnections } from "./aurora";
-import type { RoleSize, ScaledRole, ScaledRoleSettings } from "./cluster";
+import type { ClusterSettings, RoleSize, ScaledRole, ScaledRoleSettings } from "./cluster";
 import type { DatabaseSettings } from "./data";
 import type { ConfigReader } from "./reader";
 
@@ -53,15 +53,8 @@ export interface ProcessSettings {
     api: {
         /** gunicorn workers per api task (SERVER_WORKER_AMOUNT). */
         workers: number;
-        /** Concurrent requests per worker (SERVER_WORKER_CONNECTIONS). */
+        /** Concurrent requests per worker (SERVER_WORKER_CONNECTIONS); its pool's overflow follows (apiOverflowFor). */
         connectionsPerWorker: number;
-        /**
-         * SQLALCHEMY_MAX_OVERFLOW of each api worker: databasePoolMaxOverflow, raised so that pool + overflow covers
-         * every concurrent request. A request that is not streaming holds its session while it runs, and one that finds
-         * the pool exhausted waits SQLALCHEMY_POOL_TIMEOUT (30 s) and fails. Overflow connections are closed when they
-         * are returned (SQLAlchemy QueuePool), so only databasePoolSize stay open between peaks.
-         */
-        maxOverflow: number;
     };
     worker: {
         /** Celery jobs one worker task runs at once, greenlets of its one process (CELERY_WORKER_AMOUNT). */
@@ -108,7 +101,12 @@ export function deriveWorkerConcurrency(memory: number, poolConnections: number)
     return Math.max(1, Math.min(poolConnections, Math.floor((memory - m.celeryProcess) / m.celeryJob)));
 }
 
-/** An api worker's SQLALCHEMY_MAX_OVERFLOW: enough that its pool covers every concurrent request. */
+/**
+ * SQLALCHEMY_MAX_OVERFLOW of each api worker: databasePoolMaxOverflow, raised so that pool + overflow covers every
+ * concurrent request. A request that is not streaming holds its session while it runs, and one that finds the pool
+ * exhausted waits SQLALCHEMY_POOL_TIMEOUT (30 s) and fails. Overflow connections are closed when they are returned
+ * (SQLAlchemy QueuePool), so only databasePoolSize stay open between peaks.
+ */
 export function apiOverflowFor(pools: Pick<ProcessSettings["pools"], "size" | "maxOverflow">, connectionsPerWorker: number): number {
     return Math.max(pools.maxOverflow, connectionsPerWorker - pools.size);
 }
@@ -176,7 +174,7 @@ export function loadProcessSettings(r: ConfigReader, roles: Record<ScaledRole, S
             `a workerMemory of at least ${workerNeeded} MiB for ${concurrency} concurrent jobs (${MEMORY_BUDGET_MIB.celeryProcess} MiB for the process, ${MEMORY_BUDGET_MIB.celeryJob} MiB per job), or a lower workerConcurrency (0 derives it)`,
         );
     }
-    return { api: { workers, connectionsPerWorker, maxOverflow: apiOverflowFor(pools, connectionsPerWorker) }, worker: { concurrency }, pools };
+    return { api: { workers, connectionsPerWorker }, worker: { concurrency }, pools };
 }
 
 /** The documented max_connections of the configured Aurora capacity, and how it was found. */
@@ -226,10 +224,14 @@ export interface CapacityInputs {
     capacity: DatabaseSettings["capacity"];
 }
 
+/** The model's inputs from a stack's validated settings. */
+export function capacityInputs(s: { cluster: Pick<ClusterSettings, "roles" | "processes">; data: { database: Pick<DatabaseSettings, "capacity"> } }): CapacityInputs {
+    return { roles: s.cluster.roles, processes: s.cluster.processes, capacity: s.data.database.capacity };
+}
+
 export function capacityModel(c: CapacityInputs): CapacityModel {
     const { roles, processes: p } = c;
     const perApiProcess = p.pools.size + p.pools.maxOverflow + p.pools.pgvectorMax;
-    // From the pools, not p.api.maxOverflow, so a what-if on the pool sizes moves the api's overflow with them.
     const perApiWorker = p.pools.size + apiOverflowFor(p.pools, p.api.connectionsPerWorker) + p.pools.pgvectorMax;
     const line = (what: string, processes: number, perProcess: number): ConnectionLine => ({ what, processes, perProcess, total: processes * perProcess });
     const scaled = [

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkCapacity } from "./capacity";
+import { capacityInputs, checkCapacity } from "./capacity";
 import { ClusterSettings, loadClusterSettings } from "./cluster";
 import { AURORA_ACU, DataSettings, loadDataSettings } from "./data";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
@@ -112,7 +112,7 @@ function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
     if (s.data.pluginWorkspace) {
         checkSharedWorkingPath(r, s.cluster.images.pluginDaemonTag);
     }
-    checkCapacity(r, { roles: s.cluster.roles, processes: s.cluster.processes, capacity }, { apiServerWorkers: r.integer("apiServerWorkers") });
+    checkCapacity(r, capacityInputs(s), { apiServerWorkers: r.integer("apiServerWorkers") });
 }
 
 /**

@@ -2,7 +2,7 @@
  * The README's capacity table: what dev and prd serve and hold at their maximum task counts, computed by the same
  * model the config check uses (config/capacity.ts), from each stack's validated settings.
  */
-import { capacityModel, CapacityModel, CONNECTION_HEADROOM_PERCENT } from "../../config/capacity";
+import { capacityInputs, capacityModel, CapacityModel, CONNECTION_HEADROOM_PERCENT } from "../../config/capacity";
 import type { StackSettings } from "../../config";
 import { Stack } from "../offline/runner";
 import { loadSettingsFor } from "../offline/settings";
@@ -11,8 +11,7 @@ const n = (x: number) => x.toLocaleString("en-US");
 
 /** The model of one stack's settings. */
 export function stackCapacity(settings: StackSettings): CapacityModel {
-    const c = settings.cluster;
-    return capacityModel({ roles: c.roles, processes: c.processes, capacity: settings.data.database.capacity });
+    return capacityModel(capacityInputs(settings));
 }
 
 function row(stack: string, s: StackSettings, m: CapacityModel): string {
