@@ -8,7 +8,7 @@
  * A key added to Pulumi.yaml without a row fails the first test, unless it is listed in LANDS_NOWHERE with its reason.
  */
 import { expect } from "chai";
-import { configErrorFor, containerOf, environmentOf, ProgramRun, readProjectFile, runProgram, Stack, stackRun } from "./harness";
+import { configErrorFor, containerOf, environmentOf, ProgramRun, readProjectFile, rolePolicyStatements, runProgram, Stack, stackRun } from "./harness";
 
 type Check = (run: ProgramRun) => void;
 interface Row {
@@ -62,7 +62,6 @@ const T = {
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     scheduled: "aws:appautoscaling/scheduledAction:ScheduledAction",
     pullThrough: "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
 } as const;
 
@@ -75,7 +74,6 @@ const alarm = (run: ProgramRun, suffix: string) => {
     return found!.inputs;
 };
 const threshold = (suffix: string, expected: number): Check => (run) => expect(alarm(run, suffix).threshold, suffix).to.equal(expected);
-const statements = (run: ProgramRun, policy: string) => JSON.parse(inputs(run, T.rolePolicy, policy).policy).Statement as { Action: string[]; Resource: unknown }[];
 const strategy = (run: ProgramRun, role: string) => inputs(run, T.service, `dify-${role}`).capacityProviderStrategies as { capacityProvider: string; base?: number; weight: number }[];
 const scalingTarget = (run: ProgramRun, role: string) => inputs(run, T.target, `dify-${role}`);
 const size = (family: string, cpu: string, memory: string): [Check, Check] => [
@@ -260,7 +258,7 @@ const GROUPS: Group[] = [
                 expect(env(run, "sandbox").PIP_MIRROR_URL).to.equal(MIRROR);
             } },
             { key: "bedrockModelArns", value: [BEDROCK_MODEL], lands: (run) => {
-                const bedrock = statements(run, "dify-plugin-daemon-task").find((s) => s.Action.includes("bedrock:InvokeModel"));
+                const bedrock = rolePolicyStatements(run, "dify-plugin-daemon-task").find((s) => s.Action.includes("bedrock:InvokeModel"));
                 expect(bedrock?.Resource).to.deep.equal([BEDROCK_MODEL]);
             } },
             // 4 vCPUs would derive 4 workers, prd's own api 1: 2 is the key's.

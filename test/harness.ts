@@ -70,3 +70,18 @@ export function containerOf(run: ProgramRun, family: string): ContainerDefinitio
 export function environmentOf(c: ContainerDefinition): Record<string, string> {
     return Object.fromEntries(c.environment.map((e) => [e.name, e.value]));
 }
+
+/** One statement of an IAM policy document, as the program writes them. */
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: string;
+    Action: string | string[];
+    Resource: unknown;
+    Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The statements of the inline role policy with this logical name (e.g. `dify-execution`); none when it is absent. */
+export function rolePolicyStatements(run: ProgramRun, name: string): PolicyStatement[] {
+    const policy = run.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === name);
+    return policy ? (JSON.parse(policy.inputs.policy).Statement as PolicyStatement[]) : [];
+}

@@ -11,7 +11,7 @@
  * shares the path safely from 0.5.3 (the env_init_lock Redis lock, dify-plugin-daemon#564).
  */
 import { expect } from "chai";
-import { configErrorFor, containerOf, environmentOf, loadSettingsFor, ProgramRun, runProgram, stackRun } from "./harness";
+import { configErrorFor, containerOf, environmentOf, loadSettingsFor, PolicyStatement, ProgramRun, rolePolicyStatements, runProgram, stackRun } from "./harness";
 
 const FS = "aws:efs/fileSystem:FileSystem";
 const MOUNT = "aws:efs/mountTarget:MountTarget";
@@ -20,17 +20,7 @@ const FS_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy";
 const BACKUP = "aws:efs/backupPolicy:BackupPolicy";
 const CLIENT_ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"];
 
-interface Statement {
-    Sid?: string;
-    Effect: string;
-    Action: string | string[];
-    Resource: string | string[];
-    Condition?: Record<string, Record<string, unknown>>;
-}
-const taskPolicyStatements = (run: ProgramRun, role: string): Statement[] => {
-    const policy = run.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === `dify-${role}-task`);
-    return policy ? (JSON.parse(policy.inputs.policy).Statement as Statement[]) : [];
-};
+const taskPolicyStatements = (run: ProgramRun, role: string) => rolePolicyStatements(run, `dify-${role}-task`);
 const list = (x: string | string[]) => (Array.isArray(x) ? x : [x]);
 
 describe("plugin workspace (EFS working path of the plugin daemon)", () => {
@@ -80,7 +70,7 @@ describe("plugin workspace (EFS working path of the plugin daemon)", () => {
                 expect(ap.inputs.posixUser).to.deep.equal({ uid: 1000, gid: 1000 });
                 expect(ap.inputs.rootDirectory.creationInfo).to.deep.equal({ ownerUid: 1000, ownerGid: 1000, permissions: "755" });
                 expect(ap.inputs.rootDirectory.path).to.equal("/plugin-daemon-cwd");
-                const statements = JSON.parse(run.one(FS_POLICY).inputs.policy).Statement as Statement[];
+                const statements = JSON.parse(run.one(FS_POLICY).inputs.policy).Statement as PolicyStatement[];
                 expect(statements.every((s) => s.Effect === "Deny")).to.equal(true);
                 // Client actions only: a Deny on elasticfilesystem:* would also refuse PutFileSystemPolicy to everyone.
                 for (const s of statements) {
