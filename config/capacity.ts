@@ -19,7 +19,7 @@
  * re-measure (`ps -o rss` in a task over ECS Exec) if tasks approach their memory alarm.
  */
 import { AURORA_POSTGRES_INSTANCE_CLASSES, provisionedMaxConnections, serverlessMaxConnections } from "./aurora";
-import type { ClusterSettings, RoleSize, ScaledRole, ScaledRoleSettings } from "./cluster";
+import type { RoleSize, ScaledRole, ScaledRoleSettings } from "./roles";
 import type { DatabaseSettings } from "./data";
 import type { ConfigReader } from "./reader";
 
@@ -225,7 +225,7 @@ export interface CapacityInputs {
 }
 
 /** The model's inputs from a stack's validated settings. */
-export function capacityInputs(s: { cluster: Pick<ClusterSettings, "roles" | "processes">; data: { database: Pick<DatabaseSettings, "capacity"> } }): CapacityInputs {
+export function capacityInputs(s: { cluster: { roles: Record<ScaledRole, ScaledRoleSettings>; processes: ProcessSettings }; data: { database: Pick<DatabaseSettings, "capacity"> } }): CapacityInputs {
     return { roles: s.cluster.roles, processes: s.cluster.processes, capacity: s.data.database.capacity };
 }
 

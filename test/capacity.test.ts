@@ -15,7 +15,7 @@
  */
 import { expect } from "chai";
 import { apiMemoryNeeded, deriveApiProcesses, MEMORY_BUDGET_MIB } from "../config/capacity";
-import { FARGATE_CPU_UNITS, isFargateSize } from "../config/cluster";
+import { FARGATE_CPU_UNITS, isFargateSize } from "../config/roles";
 import { stackCapacity } from "../tools/docs/capacity";
 import { configErrorFor, containerOf, environmentOf, loadSettingsFor, ProgramRun, runProgram, runProgramExpectingError, stackRun } from "./harness";
 

@@ -1,7 +1,7 @@
 /** Config checks of DifyCluster's keys (config/cluster.ts): every rejection names the key, the value and what is allowed. */
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { isFargateSize } from "../config/cluster";
+import { isFargateSize } from "../config/roles";
 import { loadSettings } from "../config";
 import { ConfigError, ConfigReader } from "../config/reader";
 import { configErrorFor, loadSettingsFor, stackConfig } from "./harness";

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSettings, DifyRole } from "../../config/cluster";
+import type { ClusterSettings } from "../../config/cluster";
+import type { DifyRole } from "../../config/roles";
 import type { ActiveHours } from "../../config/schedule";
 import type { AwsContext } from "../awsContext";
 import type { CacheConnection, DatabaseConnection, EdgeAttachment, FileBucket, SharedFileSystem } from "../contracts";

@@ -2,7 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EFS_TASK_ACTIONS } from "../pluginWorkspace";
-import type { DifyRole } from "../../config/cluster";
+import type { DifyRole } from "../../config/roles";
 import { ClusterScope, KEBAB } from "./context";
 import type { EcrSource } from "./images";
 import { S3_ROLES } from "./roles";

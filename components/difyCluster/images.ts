@@ -5,7 +5,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterSettings, DifyRole, ecrRegistry } from "../../config/cluster";
+import { ClusterSettings, ecrRegistry } from "../../config/cluster";
+import { DifyRole } from "../../config/roles";
 import { after } from "../ordering";
 import { ClusterScope, mapValues } from "./context";
 

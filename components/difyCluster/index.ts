@@ -10,7 +10,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DifyRole, EnvTarget, ScaledRole, SCALED_ROLES } from "../../config/cluster";
+import { DifyRole, EnvTarget, ScaledRole, SCALED_ROLES } from "../../config/roles";
 import { awsContext } from "../awsContext";
 import {
     PLUGIN_WORKING_PATH,

@@ -1,7 +1,7 @@
 /** Security groups per role and every allowed path between roles, the ALB, the data stores and the internet. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { DifyRole } from "../../config/cluster";
+import type { DifyRole } from "../../config/roles";
 import { INTERNAL } from "../difyEnvironment";
 import { NFS_PORT } from "../pluginWorkspace";
 import { SAFE_PORTS } from "../ssrfProxyConfig";

@@ -1,5 +1,5 @@
 /** What each Dify role is to the others and to ECS: who it calls, its ports, health checks, grace and stop times. */
-import type { DifyRole } from "../../config/cluster";
+import type { DifyRole } from "../../config/roles";
 import { INTERNAL } from "../difyEnvironment";
 
 /** The roles on the ALB, their container port and target group. */

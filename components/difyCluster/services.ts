@@ -1,7 +1,7 @@
 /** ECS services: capacity providers, rolling deployments, Service Connect, the load balancer, and autoscaling. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { DifyRole, ScaledRole } from "../../config/cluster";
+import type { DifyRole, ScaledRole } from "../../config/roles";
 import { cronAt } from "../../config/schedule";
 import { ClusterScope, KEBAB } from "./context";
 import { LB_GRACE_SECONDS, LB_ROLES, LbRole, SCALING, SERVER_ROLES } from "./roles";

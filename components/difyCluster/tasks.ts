@@ -1,7 +1,8 @@
 /** Task definitions: one container per Dify role (and the migration task), its environment, secrets and health check. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { CpuArchitecture, DifyRole } from "../../config/cluster";
+import type { CpuArchitecture } from "../../config/cluster";
+import type { DifyRole } from "../../config/roles";
 import type { SharedFileSystem } from "../contracts";
 import { ContainerEnvironment, INTERNAL, toEcs } from "../difyEnvironment";
 import { SQUID_COMMAND } from "../ssrfProxyConfig";

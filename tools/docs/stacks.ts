@@ -3,7 +3,7 @@
  * stack files.
  */
 import type { StackSettings } from "../../config";
-import { SCALED_ROLES } from "../../config/cluster";
+import { SCALED_ROLES } from "../../config/roles";
 import { loadSettingsFor } from "../offline/settings";
 
 type Row = [what: string, value: (s: StackSettings) => string];

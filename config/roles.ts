@@ -1,0 +1,62 @@
+/**
+ * The Dify roles, their task sizes and what Fargate accepts: shared by the cluster settings (config/cluster.ts) and the
+ * capacity model (config/capacity.ts), neither of which has to import the other for it.
+ */
+
+/** The Dify roles that run as their own ECS service. */
+export const DIFY_ROLES = ["web", "api", "worker", "beat", "pluginDaemon", "sandbox", "ssrfProxy"] as const;
+export type DifyRole = (typeof DIFY_ROLES)[number];
+/** Roles that scale; beat is exactly one task, ever (two beats dispatch every scheduled job twice). */
+export const SCALED_ROLES = ["web", "api", "worker", "pluginDaemon", "sandbox", "ssrfProxy"] as const;
+export type ScaledRole = (typeof SCALED_ROLES)[number];
+/** Roles whose extra env/secrets config may name: the services plus the one-off migration task (the api image). */
+export const ENV_TARGETS = [...DIFY_ROLES, "migration"] as const;
+export type EnvTarget = (typeof ENV_TARGETS)[number];
+
+/**
+ * Fargate task sizes AWS accepts (RegisterTaskDefinition, Linux): CPU units -> allowed memory in MiB. From the ECS
+ * developer guide "Task CPU and memory" table; 8 and 16 vCPU need platform version 1.4.0, which LATEST is.
+ */
+const FARGATE_MEMORY_BY_CPU: Record<number, { min: number; max: number; step: number }> = {
+    256: { min: 512, max: 2048, step: 512 },
+    512: { min: 1024, max: 4096, step: 1024 },
+    1024: { min: 2048, max: 8192, step: 1024 },
+    2048: { min: 4096, max: 16384, step: 1024 },
+    4096: { min: 8192, max: 30720, step: 1024 },
+    8192: { min: 16384, max: 61440, step: 4096 },
+    16384: { min: 32768, max: 122880, step: 8192 },
+};
+
+/** The task CPU values Fargate accepts, in CPU units. */
+export const FARGATE_CPU_UNITS: readonly number[] = Object.keys(FARGATE_MEMORY_BY_CPU).map(Number);
+
+/** True when Fargate accepts this task CPU/memory pair. 256 CPU allows 512, 1024 and 2048 MiB (not 1536). */
+export function isFargateSize(cpu: number, memory: number): boolean {
+    const range = FARGATE_MEMORY_BY_CPU[cpu];
+    if (!range || memory < range.min || memory > range.max) {
+        return false;
+    }
+    if (cpu === 256) {
+        return [512, 1024, 2048].includes(memory);
+    }
+    return (memory - range.min) % range.step === 0;
+}
+
+export function describeFargateMemory(cpu: number): string {
+    const r = FARGATE_MEMORY_BY_CPU[cpu];
+    return cpu === 256 ? "512, 1024 or 2048" : `${r.min} to ${r.max} in steps of ${r.step}`;
+}
+
+export interface RoleSize {
+    /** Task CPU units (1024 = 1 vCPU). */
+    cpu: number;
+    /** Task memory in MiB; a pair Fargate accepts together with cpu. */
+    memory: number;
+}
+
+export interface ScaledRoleSettings extends RoleSize {
+    /** Fewest tasks autoscaling keeps (also the desired count at creation). */
+    minTasks: number;
+    /** Most tasks autoscaling may run. */
+    maxTasks: number;
+}
