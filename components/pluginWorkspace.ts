@@ -62,7 +62,7 @@ export class PluginWorkspace extends pulumi.ComponentResource {
 
         const securityGroup = new aws.ec2.SecurityGroup(
             `${name}-efs`,
-            { vpcId: args.vpcId, description: "EFS mount targets of the plugin daemon's working path: ingress rules are added per caller by the consumer", tags: { Name: `${p}-plugin-workspace` } },
+            { vpcId: args.vpcId, description: "EFS mount targets of the plugin daemon working path: ingress rules are added per caller by the consumer", tags: { Name: `${p}-plugin-workspace` } },
             parent,
         );
         const fileSystem = new aws.efs.FileSystem(
