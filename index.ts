@@ -40,13 +40,21 @@ const data = new ManagedData("data", {
     logs,
     namePrefix: common.prefix,
     settings: settings.data,
-    pluginWorkspace: settings.data.pluginWorkspace ? { subnetIds: network.privateSubnetIds, subnetCount: privateSubnetCount(settings.network.vpc) } : undefined,
+    workspaces: {
+        subnetIds: network.privateSubnetIds,
+        subnetCount: privateSubnetCount(settings.network.vpc),
+        plugin: settings.data.pluginWorkspace,
+        agent: settings.cluster.features.agentV2,
+        throughputMode: settings.data.workspaceThroughputMode,
+    },
 });
 
 const edge = new EdgeAlb("edge", {
     vpcId: network.vpcId,
     subnetIds: settings.edge.internal ? network.privateSubnetIds : network.publicSubnetIds,
     edge: settings.edge,
+    release: settings.cluster.images.release,
+    collaboration: settings.cluster.features.collaboration,
     deletionProtection: common.deletionProtection,
     logs,
     namePrefix: common.prefix,
@@ -65,11 +73,15 @@ const cluster = new DifyCluster("dify", {
     cache: data.cache,
     bucket: data.bucket,
     pluginWorkspace: data.pluginWorkspace,
+    agentWorkspace: data.agentWorkspace,
     settings: settings.cluster,
     activeHours: common.activeHours,
 });
 
 const { beat: beatServiceName, ...services } = cluster.serviceNames;
+if (beatServiceName === undefined) {
+    throw new Error("DifyCluster runs no beat service");
+}
 const alarms = new Alarms("ops", {
     namePrefix: common.prefix,
     kmsKeyArn: key?.keyArn,
@@ -77,7 +89,7 @@ const alarms = new Alarms("ops", {
     thresholds: settings.ops.thresholds,
     loadBalancer: {
         arnSuffix: edge.loadBalancerArnSuffix,
-        targetGroupArnSuffixes: Object.fromEntries(Object.entries(edge.attachment.targetGroups).map(([role, tg]) => [role, tg.arnSuffix])),
+        targetGroupArnSuffixes: Object.fromEntries(Object.entries(edge.attachment.targetGroups).map(([role, tg]) => [role, tg!.arnSuffix])),
     },
     ecs: { clusterName: cluster.clusterName, clusterArn: cluster.clusterArn, containerInsights: settings.cluster.containerInsights !== "disabled", services, beatServiceName },
     database: { clusterIdentifier: data.clusterIdentifier, instanceIdentifiers: data.instanceIdentifiers, serverless: data.serverless, maxConnections: auroraMaxConnections(settings.data.database.capacity).value },
@@ -110,10 +122,12 @@ export const cacheReplicationGroupId = data.replicationGroupId;
 export const cacheMemberClusterIds = pulumi.all(data.cacheMemberClusterIds);
 export const cacheAuthTokenSecretArn = data.cacheAuthTokenSecretArn;
 export const celeryBrokerUrlSecretArn = data.celeryBrokerUrlSecretArn;
+export const agentRedisUrlSecretArn = data.agentRedisUrlSecretArn;
 export const cacheSecurityGroupId = data.cache.securityGroupId;
 export const filesBucketName = data.bucket.name;
 export const filesBucketArn = data.bucket.arn;
 export const pluginWorkspaceFileSystemId: pulumi.Output<string> | undefined = data.pluginWorkspace?.fileSystemId;
+export const agentWorkspaceFileSystemId: pulumi.Output<string> | undefined = data.agentWorkspace?.fileSystemId;
 export const publicUrl = edge.publicUrl;
 export const albDnsName = edge.dnsName;
 export const albZoneId = edge.zoneId;

@@ -48,6 +48,8 @@ export interface CacheConnection {
     authToken: SecretRef;
     /** `rediss://:<token>@<host>:<port>/1?ssl_cert_reqs=...`, for CELERY_BROKER_URL. */
     celeryBrokerUrl: SecretRef;
+    /** `rediss://:<token>@<host>:<port>/2?ssl_cert_reqs=required`, for the agent backend's DIFY_AGENT_REDIS_URL. */
+    agentRedisUrl: SecretRef;
     securityGroupId: pulumi.Output<string>;
 }
 
@@ -67,17 +69,23 @@ export interface EdgeAttachment {
     loadBalancerArnSuffix: pulumi.Output<string>;
     /** The listener whose rules forward to the target groups (HTTPS, or HTTP on an opted-in HTTP-only stack); services depend on it. */
     listenerArn: pulumi.Output<string>;
-    targetGroups: Record<"web" | "api" | "pluginDaemon", { arn: pulumi.Output<string>; arnSuffix: pulumi.Output<string> }>;
+    /** One group per role behind the ALB; apiWebsocket only when collaboration mode is on. */
+    targetGroups: Record<"web" | "api" | "pluginDaemon", TargetGroupRef> & { apiWebsocket?: TargetGroupRef };
 }
 
-/** An EFS file system one role mounts through an access point, with TLS and IAM (from ManagedData). */
+/** A target group a service registers its tasks in. */
+export interface TargetGroupRef {
+    arn: pulumi.Output<string>;
+    arnSuffix: pulumi.Output<string>;
+}
+
+/** An EFS file system one role mounts through its access points, with TLS and IAM (from ManagedData). */
 export interface SharedFileSystem {
     /** Resolves once a mount target exists in every zone the tasks run in. */
     fileSystemId: pulumi.Output<string>;
     fileSystemArn: pulumi.Output<string>;
-    /** The access point the task mounts; the file system refuses NFS clients that do not use it. */
-    accessPointId: pulumi.Output<string>;
-    accessPointArn: pulumi.Output<string>;
+    /** The access points the task mounts, by purpose; the file system refuses NFS clients that use none of them. */
+    accessPoints: Record<string, { id: pulumi.Output<string>; arn: pulumi.Output<string> }>;
     /** Security group of the mount targets; the consumer adds the NFS ingress rule from the role that mounts it. */
     securityGroupId: pulumi.Output<string>;
 }

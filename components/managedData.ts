@@ -7,7 +7,7 @@ import { tlsOnlyStatements } from "./bucketTls";
 import { CacheConnection, DatabaseConnection, FileBucket, SharedFileSystem } from "./contracts";
 import { logGroup, LogGroupSettings } from "./logGroup";
 import { after } from "./ordering";
-import { PluginWorkspace } from "./pluginWorkspace";
+import { AGENT_WORKSPACE_ROOTS, PLUGIN_WORKSPACE_ROOT, SharedWorkspace } from "./sharedWorkspace";
 
 export interface ManagedDataArgs {
     /** The VPC the database and cache security groups belong to. */
@@ -33,10 +33,11 @@ export interface ManagedDataArgs {
     /** Engine versions, capacity, replicas, windows, retention and bucket lifecycle, validated by config/data.ts. */
     settings: DataSettings;
     /**
-     * The plugin daemon's shared working path on EFS (PluginWorkspace), given the subnets the daemon runs in (one
-     * mount target each) and how many there are. Undefined creates none.
+     * The EFS file systems of the plugin daemon's working path and of the agent sandbox's homes and workspaces
+     * (SharedWorkspace), given the private subnets the tasks run in (one mount target each) and how many there are;
+     * each only when wanted.
      */
-    pluginWorkspace?: { subnetIds: pulumi.Input<string[]>; subnetCount: number };
+    workspaces: { subnetIds: pulumi.Input<string[]>; subnetCount: number; plugin: boolean; agent: boolean; throughputMode: "elastic" | "bursting" };
 }
 
 /** Dify's main database, created with the cluster; Dify also keeps its pgvector tables in it. */
@@ -68,6 +69,8 @@ export const CACHE_AUTH_TOKEN_LENGTH = 64;
 export const CELERY_SSL_CERT_REQS = "CERT_REQUIRED";
 /** Celery uses Redis DB 1 (DB 0 is Dify's cache, DB 2 the agent backend); only a non-clustered cache has DB numbers. */
 export const CELERY_REDIS_DB = 1;
+/** The agent backend's run records and event streams: compose's DIFY_AGENT_REDIS_URL default uses DB 2. */
+export const AGENT_REDIS_DB = 2;
 
 /** Days after which S3 aborts an unfinished multipart upload and deletes its parts. */
 export const ABORT_INCOMPLETE_MULTIPART_DAYS = 7;
@@ -109,12 +112,16 @@ export class ManagedData extends pulumi.ComponentResource {
     public readonly cacheAuthTokenSecretArn: pulumi.Output<string>;
     /** Plain-string secret holding the Celery broker URL (it embeds the AUTH token). */
     public readonly celeryBrokerUrlSecretArn: pulumi.Output<string>;
+    /** Plain-string secret holding the agent backend's Redis URL (it embeds the AUTH token). */
+    public readonly agentRedisUrlSecretArn: pulumi.Output<string>;
     /** Every secret above, for the execution role's `secretsmanager:GetSecretValue` statement. */
     public readonly secretArns: pulumi.Output<string>[];
     /** The KMS key encrypting the data, or undefined when AWS-managed keys are used. */
     public readonly kmsKeyArn: pulumi.Output<string> | undefined;
     /** The plugin daemon's shared working path on EFS; undefined when the daemon keeps it on task storage. */
     public readonly pluginWorkspace: SharedFileSystem | undefined;
+    /** The agent sandbox's homes and workspaces on EFS (access points `home` and `workspace`); undefined without Agent v2. */
+    public readonly agentWorkspace: SharedFileSystem | undefined;
 
     constructor(name: string, args: ManagedDataArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dify-aws:data:ManagedData", name, {}, opts);
@@ -126,12 +133,19 @@ export class ManagedData extends pulumi.ComponentResource {
         const db = this.createDatabase(name, args, ctx.partition, ctx.accountId, recoveryWindowInDays);
         const cache = this.createCache(name, args, recoveryWindowInDays);
         const bucket = this.createBucket(name, args, ctx.accountId, ctx.region);
-        this.pluginWorkspace = args.pluginWorkspace
-            ? new PluginWorkspace(
-                  `${name}-plugin-workspace`,
-                  { vpcId: args.vpcId, subnetIds: args.pluginWorkspace.subnetIds, subnetCount: args.pluginWorkspace.subnetCount, kmsKeyArn: args.kmsKeyArn, protect: args.protect, namePrefix: args.namePrefix },
-                  { parent: this },
-              ).fileSystem
+        const workspace = (key: string, purpose: string, nameSuffix: string, accessPoints: { key: string; path: string }[]) =>
+            new SharedWorkspace(
+                `${name}-${key}`,
+                { vpcId: args.vpcId, ...args.workspaces, kmsKeyArn: args.kmsKeyArn, protect: args.protect, namePrefix: args.namePrefix, purpose, nameSuffix, accessPoints },
+                { parent: this },
+            ).fileSystem;
+        const w = args.workspaces;
+        this.pluginWorkspace = w.plugin ? workspace("plugin-workspace", "the plugin daemon working path", "plugin-workspace", [{ key: "workingPath", path: PLUGIN_WORKSPACE_ROOT }]) : undefined;
+        this.agentWorkspace = w.agent
+            ? workspace("agent-workspace", "the agent sandbox homes and workspaces", "agent-workspace", [
+                  { key: "home", path: AGENT_WORKSPACE_ROOTS.home },
+                  { key: "workspace", path: AGENT_WORKSPACE_ROOTS.workspace },
+              ])
             : undefined;
 
         this.database = db.connection;
@@ -146,7 +160,8 @@ export class ManagedData extends pulumi.ComponentResource {
         this.databaseSecretArn = db.secretArn;
         this.cacheAuthTokenSecretArn = cache.authTokenSecretArn;
         this.celeryBrokerUrlSecretArn = cache.celeryBrokerUrlSecretArn;
-        this.secretArns = [db.secretArn, cache.authTokenSecretArn, cache.celeryBrokerUrlSecretArn];
+        this.agentRedisUrlSecretArn = cache.agentRedisUrlSecretArn;
+        this.secretArns = [db.secretArn, cache.authTokenSecretArn, cache.celeryBrokerUrlSecretArn, cache.agentRedisUrlSecretArn];
 
         this.registerOutputs({
             database: this.database,
@@ -160,8 +175,10 @@ export class ManagedData extends pulumi.ComponentResource {
             databaseSecretArn: this.databaseSecretArn,
             cacheAuthTokenSecretArn: this.cacheAuthTokenSecretArn,
             celeryBrokerUrlSecretArn: this.celeryBrokerUrlSecretArn,
+            agentRedisUrlSecretArn: this.agentRedisUrlSecretArn,
             kmsKeyArn: this.kmsKeyArn,
             pluginWorkspace: this.pluginWorkspace,
+            agentWorkspace: this.agentWorkspace,
         });
     }
 
@@ -456,16 +473,31 @@ export class ManagedData extends pulumi.ComponentResource {
             recoveryWindowInDays,
         );
 
+        // redis-py (the agent backend's Redis.from_url) reads ssl_cert_reqs from the URL in lower case only.
+        const agentUrl = pulumi
+            .all([token.result, group.primaryEndpointAddress, group.port])
+            .apply(([t, host, port]) => `rediss://:${encodeURIComponent(t)}@${host}:${port ?? REDIS_PORT}/${AGENT_REDIS_DB}?ssl_cert_reqs=required`);
+        const agentSecret = this.storedSecret(
+            `${name}-agent-redis-url`,
+            `${p}/cache/agent-redis-url`,
+            `Dify ${p}: DIFY_AGENT_REDIS_URL of the agent backend (rediss://, embeds the AUTH token)`,
+            agentUrl,
+            args.kmsKeyArn,
+            recoveryWindowInDays,
+        );
+
         // Endpoints come from the replication group (so they exist once it does); secret ARNs resolve once the value
         // is stored, so a task never starts against an empty secret.
         const authTokenSecretArn = after(authTokenSecret.arn, authTokenSecret.version);
         const celeryBrokerUrlSecretArn = after(brokerSecret.arn, brokerSecret.version);
+        const agentRedisUrlSecretArn = after(agentSecret.arn, agentSecret.version);
         const connection: CacheConnection = {
             host: after(group.primaryEndpointAddress, group),
             readerHost: after(group.readerEndpointAddress, group),
             port: after(group.port.apply((port) => port ?? REDIS_PORT), group),
             authToken: { secretArn: authTokenSecretArn },
             celeryBrokerUrl: { secretArn: celeryBrokerUrlSecretArn },
+            agentRedisUrl: { secretArn: agentRedisUrlSecretArn },
             securityGroupId: securityGroup.id,
         };
         return {
@@ -475,6 +507,7 @@ export class ManagedData extends pulumi.ComponentResource {
             memberClusterIds: Array.from({ length: 1 + s.replicaCount }, (_, i) => group.memberClusters.apply((ids) => [...ids].sort()[i])),
             authTokenSecretArn,
             celeryBrokerUrlSecretArn,
+            agentRedisUrlSecretArn,
         };
     }
 

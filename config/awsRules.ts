@@ -73,6 +73,23 @@ export const EC2_SECURITY_GROUP_RULE_DESCRIPTION: AwsStringRule = {
 };
 
 /**
+ * ALB listener rule quotas (Elastic Load Balancing, "Quotas for your Application Load Balancers", and "Condition types
+ * for listener rules": "You can specify up to three match evaluations per condition and up to five match evaluations
+ * per rule"). Rules count per load balancer, across its listeners.
+ */
+export const ALB_RULE_LIMITS = {
+    valuesPerCondition: 3,
+    valuesPerRule: 5,
+    wildcardsPerRule: 5,
+    rulesPerLoadBalancer: 100,
+    /** Characters of one path-pattern value or regex (PathPatternConditionConfig). */
+    valueLength: 128,
+    priority: { min: 1, max: 50000 },
+    targetGroupsPerForward: 5,
+    source: "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html, https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html",
+} as const;
+
+/**
  * The rule each input of each resource type must meet, by input path: `a.b` nests, `a[]` is every item of a list,
  * `tags.*` every value of a map and `tags{}` every key of it.
  */

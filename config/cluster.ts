@@ -1,16 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadProcessSettings, ProcessSettings } from "./capacity";
-import { describeFargateMemory, DIFY_ROLES, DifyRole, ENV_TARGETS, EnvTarget, FARGATE_CPU_UNITS, isFargateSize, RoleSize, SCALED_ROLES, ScaledRole, ScaledRoleSettings } from "./roles";
-import { ConfigReader, PROJECT } from "./reader";
+import { describeFargateMemory, DIFY_ROLES, DifyFeature, DifyRole, ENV_TARGETS, EnvTarget, FARGATE_CPU_UNITS, FEATURE_ROLES, isFargateSize, RoleSize, SCALED_ROLES, ScaledRole, ScaledRoleSettings, SINGLE_ROLES, SingleRole } from "./roles";
+import { DIFY_RELEASES, HOW_TO_ADD_A_RELEASE, releaseImages } from "./upstream/releases";
+import type { UpstreamRelease } from "./upstream/types";
+import { ConfigReader } from "./reader";
+import { optionalStackSecret } from "./secrets";
 import { isSecretLookingName, isUrlWithPassword } from "./secretNames";
 
 export interface ImageSettings {
     /** Tag of langgenius/dify-api and langgenius/dify-web (they are released together), e.g. `1.17.1`. */
     difyTag: string;
-    /** Tag of langgenius/dify-plugin-daemon; always a `-local` variant. */
+    /** The release's parity table (config/upstream): what upstream runs and sets at difyTag. */
+    release: UpstreamRelease;
+    /** Tag of langgenius/dify-plugin-daemon; always a `-local` variant, the one the release pins. */
     pluginDaemonTag: string;
-    /** Tag of langgenius/dify-sandbox. */
+    /** Tag of langgenius/dify-sandbox, the one the release pins. */
     sandboxTag: string;
+    /** Tag of langgenius/dify-agent-backend and langgenius/dify-agent-local-sandbox, the one the release pins. */
+    agentTag: string;
     /** Full reference of the squid image for the SSRF proxy, e.g. `ubuntu/squid:6.6-24.04_beta`. */
     ssrfProxyImage: string;
     /**
@@ -96,8 +103,12 @@ export interface ClusterSettings {
     spotOnDemandBase: number;
     /** Size and task counts of every scaled role. */
     roles: Record<ScaledRole, ScaledRoleSettings>;
-    /** Size of the single beat task. */
-    beat: RoleSize;
+    /** Size of each role that runs exactly one task (beat, the collaboration websocket, the agent sandbox). */
+    singles: Record<SingleRole, RoleSize>;
+    /** The Dify features that are on (Agent v2, collaboration mode); their roles run only then. */
+    features: Record<DifyFeature, boolean>;
+    /** The roles that run: every role but those of a feature that is off. */
+    enabledRoles: DifyRole[];
     /** gunicorn workers and connections, Celery concurrency and the database pools, resolved (config/capacity.ts). */
     processes: ProcessSettings;
     /** Roles allowed to run on FARGATE_SPOT (web and api always keep one on-demand task as base). */
@@ -108,6 +119,8 @@ export interface ClusterSettings {
     bedrockModelArns: string[];
     /** ALB requests per target per minute that web and api scale out at. */
     albRequestsPerTarget: number;
+    /** Seconds an app run may take (APP_MAX_EXECUTION_TIME); the ALB's idle timeout covers it (config/index.ts). */
+    appMaxExecutionTimeSeconds: number;
     smtp?: SmtpSettings;
     /** Extra plain environment per role (never secret-looking names; those go to extraSecrets). */
     extraEnvironment: Partial<Record<EnvTarget, Record<string, string>>>;
@@ -209,13 +222,35 @@ function loadImages(r: ConfigReader): ImageSettings {
     if (/:latest$/i.test(ssrfProxyImage)) {
         r.fail("ssrfProxyImage", ssrfProxyImage, TAG_ALLOWED);
     }
-    return {
-        difyTag: imageTag(r, "difyImageTag"),
-        pluginDaemonTag: imageTag(r, "pluginDaemonImageTag", {
+    const difyTag = imageTag(r, "difyImageTag");
+    const tags = {
+        pluginDaemonImageTag: imageTag(r, "pluginDaemonImageTag", {
             regex: /-local$/,
             allowed: "a `-local` tag (e.g. 0.6.10-local): the `-serverless` variant needs a serverless connector this program does not deploy",
         }),
-        sandboxTag: imageTag(r, "sandboxImageTag"),
+        sandboxImageTag: imageTag(r, "sandboxImageTag"),
+        agentImageTag: imageTag(r, "agentImageTag"),
+    };
+    const release = DIFY_RELEASES[difyTag];
+    if (release === undefined) {
+        r.fail("difyImageTag", difyTag, `a Dify release with a parity table (${Object.keys(DIFY_RELEASES).join(", ")}); to deploy ${difyTag}, ${HOW_TO_ADD_A_RELEASE}`);
+    }
+    // The images upstream released together: any other combination is one nobody tested.
+    const pinned = releaseImages(release);
+    const expected = { pluginDaemonImageTag: pinned.pluginDaemon, sandboxImageTag: pinned.sandbox, agentImageTag: pinned.agent };
+    const wrong = (Object.keys(expected) as (keyof typeof expected)[]).filter((k) => tags[k] !== expected[k]);
+    if (wrong.length > 0) {
+        r.failKeys(
+            { difyImageTag: difyTag, ...tags },
+            `the images Dify ${difyTag} ships with (its docker-compose.yaml at ${release.commit.slice(0, 8)}): pluginDaemonImageTag ${expected.pluginDaemonImageTag}, sandboxImageTag ${expected.sandboxImageTag}, agentImageTag ${expected.agentImageTag}; upstream never shipped ${wrong.map((k) => `${k} ${tags[k]}`).join(", ")} with it`,
+        );
+    }
+    return {
+        difyTag,
+        release,
+        pluginDaemonTag: tags.pluginDaemonImageTag,
+        sandboxTag: tags.sandboxImageTag,
+        agentTag: tags.agentImageTag,
         ssrfProxyImage,
         ...imageSource(r),
     };
@@ -366,23 +401,6 @@ function checkSmtpTransport(r: ConfigReader, port: number, useTls: boolean, oppo
     }
 }
 
-/**
- * A value that must have been set with `pulumi config set --secret`. Read as a plain string only to tell "" (the
- * declared default) from a value, then wrapped as a secret at once; a plaintext value in the stack file is refused.
- */
-function optionalStackSecret(r: ConfigReader, key: string): pulumi.Output<string> | undefined {
-    const value = r.optionalString(key);
-    if (value === undefined) {
-        return undefined;
-    }
-    // `isConfigSecret` is exported by the runtime but not typed; it says whether the engine delivered the key encrypted.
-    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (fullKey: string) => boolean };
-    if (runtime.isConfigSecret && !runtime.isConfigSecret(`${PROJECT}:${key}`)) {
-        r.fail(key, "(plaintext, not shown)", "a value set with `pulumi config set --secret` so it is encrypted in the stack file");
-    }
-    return pulumi.secret(value);
-}
-
 /** Splits `role:NAME=value` (value may contain `=`, `:`); fails with the key on anything else. */
 function parseRoleAssignment(r: ConfigReader, key: string, item: string): { target: EnvTarget; name: string; value: string } {
     const m = /^([A-Za-z]+):([^=]+)=(.*)$/.exec(item);
@@ -440,25 +458,44 @@ function repositoryOf(image: string): string {
     return image.replace(/@.*$/, "").replace(/:[^/]*$/, "");
 }
 
-export function loadClusterSettings(r: ConfigReader): ClusterSettings {
-    const images = loadImages(r);
-    const cpuArchitecture = r.oneOf("cpuArchitecture", CPU_ARCHITECTURES);
-    const repositories: Record<DifyRole, string> = {
+/** The image repository each role runs (the migration task runs the api's). */
+function repositories(images: ImageSettings): Record<DifyRole, string> {
+    return {
         web: "langgenius/dify-web",
         api: "langgenius/dify-api",
         worker: "langgenius/dify-api",
         beat: "langgenius/dify-api",
+        apiWebsocket: "langgenius/dify-api",
         pluginDaemon: "langgenius/dify-plugin-daemon",
         sandbox: "langgenius/dify-sandbox",
         ssrfProxy: repositoryOf(images.ssrfProxyImage),
+        agentBackend: "langgenius/dify-agent-backend",
+        agentSandbox: "langgenius/dify-agent-local-sandbox",
+        agentSsrfProxy: repositoryOf(images.ssrfProxyImage),
     };
+}
+
+/**
+ * Roles that must never run two tasks at once, so never on Spot: a Spot interruption starts the replacement while the
+ * reclaimed task still drains for up to two minutes. beat would dispatch every schedule twice; two agent sandboxes
+ * would write the same homes and workspaces.
+ */
+export const EXCLUSIVE_ROLES: readonly DifyRole[] = ["beat", "agentSandbox"];
+
+export function loadClusterSettings(r: ConfigReader): ClusterSettings {
+    const images = loadImages(r);
+    const cpuArchitecture = r.oneOf("cpuArchitecture", CPU_ARCHITECTURES);
+    const repos = repositories(images);
     const architectures = Object.fromEntries(
-        DIFY_ROLES.map((role) => [role, cpuArchitecture === "ARM64" && ARM64_IMAGES.includes(repositories[role]) ? "ARM64" : "X86_64"]),
+        DIFY_ROLES.map((role) => [role, cpuArchitecture === "ARM64" && ARM64_IMAGES.includes(repos[role]) ? "ARM64" : "X86_64"]),
     ) as Record<DifyRole, CpuArchitecture>;
+    const features: Record<DifyFeature, boolean> = { agentV2: r.boolean("agentV2Enabled"), collaboration: r.boolean("collaborationEnabled") };
+    const off = (Object.keys(FEATURE_ROLES) as DifyFeature[]).filter((f) => !features[f]).flatMap((f) => FEATURE_ROLES[f] as readonly DifyRole[]);
+    const enabledRoles = DIFY_ROLES.filter((role) => !off.includes(role));
     const containerInsights = r.oneOf("containerInsights", CONTAINER_INSIGHTS_MODES);
     const spotOnDemandBase = r.integer("fargateSpotOnDemandBase", { min: 0, max: 1000 });
     const roles = Object.fromEntries(SCALED_ROLES.map((role) => [role, loadScaledRole(r, role)])) as Record<ScaledRole, ScaledRoleSettings>;
-    const beat = loadSize(r, "beat");
+    const singles = Object.fromEntries(SINGLE_ROLES.map((role) => [role, loadSize(r, role)])) as Record<SingleRole, RoleSize>;
     const processes = loadProcessSettings(r, roles);
     if (roles.pluginDaemon.memory < PLUGIN_DAEMON_MIN_MEMORY) {
         r.fail(
@@ -470,9 +507,9 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
     const spotRoles = r.stringList("fargateSpotRoles", {
         item: { regex: new RegExp(`^(${DIFY_ROLES.join("|")})$`), allowed: `one of ${DIFY_ROLES.join(", ")}` },
     }) as DifyRole[];
-    if (spotRoles.includes("beat")) {
-        // A Spot interruption starts the replacement while the reclaimed task is still draining: two beats at once.
-        r.fail("fargateSpotRoles", "beat", "roles other than beat: beat must never run twice, and a Spot interruption overlaps the old and new task");
+    const exclusive = spotRoles.find((role) => EXCLUSIVE_ROLES.includes(role));
+    if (exclusive !== undefined) {
+        r.fail("fargateSpotRoles", exclusive, `roles other than ${EXCLUSIVE_ROLES.join(" and ")}: they must never run twice, and a Spot interruption overlaps the old and new task`);
     }
     // FARGATE_SPOT runs Linux X86_64 tasks on platform 1.3.0+ and Linux ARM64 tasks on 1.4.0+ (CapacityProviderStrategyItem,
     // ECS API reference; ARM64 since September 2024, which older user-guide pages predate). Every service here is Linux
@@ -480,6 +517,7 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
     const ecsExecEnabled = r.boolean("ecsExecEnabled");
     const bedrockModelArns = r.stringList("bedrockModelArns", { item: BEDROCK_ARN });
     const albRequestsPerTarget = r.integer("albRequestsPerTarget", { min: 10, max: 100000 });
+    const appMaxExecutionTimeSeconds = r.integer("appMaxExecutionTimeSeconds", { min: 60, max: 3600 });
     const smtp = loadSmtp(r);
     const pipMirrorUrl = r.optionalString("pipMirrorUrl", PACKAGE_INDEX_URL);
     return {
@@ -488,12 +526,15 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
         containerInsights,
         spotOnDemandBase,
         roles,
-        beat,
+        singles,
+        features,
+        enabledRoles,
         processes,
         spotRoles,
         ecsExecEnabled,
         bedrockModelArns,
         albRequestsPerTarget,
+        appMaxExecutionTimeSeconds,
         smtp,
         pipMirrorUrl,
         ...loadExtras(r),

@@ -104,6 +104,8 @@ export interface DataSettings {
      * it on each task's own storage.
      */
     pluginWorkspace: boolean;
+    /** EFS throughput mode of the shared workspaces (the plugin daemon's working path, the agent sandbox's workspace). */
+    workspaceThroughputMode: "elastic" | "bursting";
 }
 
 const INSTANCE_CLASS = { regex: /^db\.(?!serverless$)[a-z0-9]+\.[a-z0-9]+$/, allowed: 'an Aurora instance class such as "db.r7g.large" (set databaseCapacityMode "serverless" for Serverless v2)' };
@@ -121,6 +123,7 @@ export function loadDataSettings(r: ConfigReader): DataSettings {
         bucket: loadBucket(r),
         applyImmediately: r.boolean("dataApplyImmediately"),
         pluginWorkspace: r.boolean("pluginDaemonSharedStorage"),
+        workspaceThroughputMode: r.oneOf("workspaceThroughputMode", ["elastic", "bursting"] as const),
     };
 }
 

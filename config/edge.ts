@@ -3,6 +3,7 @@ import { isWholeInternet, parseCidr } from "./cidr";
 import { ACCEPTED_TLS_POLICIES, ALB_TLS13_POLICIES } from "./tlsPolicies";
 import type { NetworkSettings } from "./network";
 import { ConfigReader } from "./reader";
+import { optionalStackSecret } from "./secrets";
 
 /** How clients reach Dify: HTTPS with a certificate (given or issued by ACM), or plain HTTP on an opted-in dev stack. */
 export type EdgeTls =
@@ -71,6 +72,37 @@ export const WAF_COUNTABLE_RULES: Readonly<Record<string, WafCountableGroup>> = 
 // long prompts and workflow DSL imports are routinely larger, so counting it is not optional.
 const ALWAYS_COUNTED = "SizeRestrictions_BODY";
 
+/** Single sign-on in front of the console and web UI (ALB authenticate actions on the browser paths). */
+export type ConsoleAuth = OidcAuth | CognitoAuth;
+
+interface SessionSettings {
+    /** The scopes asked of the identity provider (space-separated), e.g. `openid email`. */
+    scope: string;
+    /** Seconds an ALB session lasts before the user signs in again (AWS: 1-604800). */
+    sessionTimeoutSeconds: number;
+    /** The ALB's session cookie. */
+    sessionCookieName: string;
+}
+
+export interface OidcAuth extends SessionSettings {
+    kind: "oidc";
+    issuer: string;
+    authorizationEndpoint: string;
+    tokenEndpoint: string;
+    userInfoEndpoint: string;
+    clientId: string;
+    /** Set with `pulumi config set --secret`; never printed. */
+    clientSecret: pulumi.Output<string>;
+}
+
+export interface CognitoAuth extends SessionSettings {
+    kind: "cognito";
+    userPoolArn: string;
+    userPoolClientId: string;
+    /** The user pool's domain: its prefix (`<prefix>.auth.<region>.amazoncognito.com`) or a custom domain name. */
+    userPoolDomain: string;
+}
+
 export interface EdgeSettings {
     /** internal: the ALB gets private addresses in the private subnets; else internet-facing in the public subnets. */
     internal: boolean;
@@ -78,6 +110,14 @@ export interface EdgeSettings {
     ipAddressType: "ipv4" | "dualstack";
     /** CIDRs (IPv4 and IPv6) allowed to reach 443 and 80; each becomes its own security-group rule. */
     allowedCidrs: string[];
+    /**
+     * Split exposure: CIDRs (besides allowedCidrs) that may reach Dify's machine paths (the service API, webhooks,
+     * plugin endpoints, the web-app API and files) and nothing else; 0.0.0.0/0 opens them to the internet. The WAF
+     * blocks every other path from outside allowedCidrs. Empty: every path is the allow-list's.
+     */
+    machinePathCidrs: string[];
+    /** SSO in front of the console and web UI; undefined leaves them to Dify's own sign-in. */
+    consoleAuth?: ConsoleAuth;
     /** Seconds a connection may stay silent before the ALB closes it (AWS: 1-4000). Dify's SSE streams go quiet while an LLM thinks. */
     idleTimeoutSeconds: number;
     desyncMitigationMode: "defensive" | "strictest";
@@ -119,6 +159,8 @@ export function loadEdgeSettings(r: ConfigReader, network: NetworkSettings): Edg
     }
     const allowedCidrs = loadAllowList(r);
     const tls = loadTls(r);
+    const machinePathCidrs = loadMachinePathCidrs(r, allowedCidrs, ipAddressType);
+    const consoleAuth = loadConsoleAuth(r, tls);
     const hostedZoneId = r.optionalString("hostedZoneId", HOSTED_ZONE_ID);
     if (tls.mode === "https" && tls.certificateArn === undefined && hostedZoneId === undefined) {
         r.fail("domainName", tls.domainName, `a domain with either ${"dify-aws:hostedZoneId"} (ACM issues and DNS-validates the certificate) or ${"dify-aws:certificateArn"}`);
@@ -126,18 +168,125 @@ export function loadEdgeSettings(r: ConfigReader, network: NetworkSettings): Edg
     if (tls.mode === "httpOnly" && hostedZoneId !== undefined) {
         r.fail("hostedZoneId", hostedZoneId, `no zone on an HTTP-only stack (set ${"dify-aws:domainName"} to serve HTTPS under that zone)`);
     }
+    const waf = loadWaf(r, allowedCidrs);
+    if (machinePathCidrs.length > 0 && (!waf || !waf.ipAllowList)) {
+        // The security group must admit the machine paths' callers on 443, so only the WAF can still keep the
+        // console from them; without it the whole UI would be as open as the machine paths.
+        r.failKeys(
+            { albMachinePathCidrs: machinePathCidrs, wafEnabled: waf !== undefined, wafIpAllowList: r.boolean("wafIpAllowList") },
+            "wafEnabled and wafIpAllowList true with albMachinePathCidrs: the WAF keeps every path but the machine paths to albAllowedCidrs, since the security group must admit the machine paths' callers",
+        );
+    }
     return {
         internal,
         ipAddressType,
         allowedCidrs,
+        machinePathCidrs,
+        consoleAuth,
         idleTimeoutSeconds: r.integer("albIdleTimeoutSeconds", IDLE_TIMEOUT_BOUNDS),
         desyncMitigationMode: r.oneOf("albDesyncMitigationMode", ["defensive", "strictest"] as const),
         // 0-3600 s is AWS's deregistration-delay range.
         apiDeregistrationDelaySeconds: r.integer("albApiDeregistrationDelaySeconds", { min: 0, max: 3600 }),
         tls,
         hostedZoneId,
-        waf: loadWaf(r, allowedCidrs),
+        waf,
     };
+}
+
+/** A CIDR list key: every item parsed, /0 kept (the caller decides), at most `max` per IP version. */
+function cidrList(r: ConfigReader, key: string): { text: string; version: 4 | 6; whole: boolean }[] {
+    return r.stringList(key).map((text) => {
+        const cidr = parseCidr(text);
+        if (!cidr) {
+            r.fail(key, text, "every item must be an IPv4 or IPv6 CIDR with no host bits set, such as 203.0.113.0/24 or 2001:db8::/32");
+        }
+        return { text, version: cidr.version, whole: isWholeInternet(cidr) };
+    });
+}
+
+/**
+ * The machine paths' callers: API clients, webhook senders, plugin endpoint callers (partners' ranges, or 0.0.0.0/0
+ * for the internet). Each takes one security-group rule (443) beside the allow-list's two per CIDR.
+ */
+function loadMachinePathCidrs(r: ConfigReader, allowedCidrs: string[], ipAddressType: "ipv4" | "dualstack"): string[] {
+    const key = "albMachinePathCidrs";
+    const list = cidrList(r, key);
+    for (const version of [4, 6] as const) {
+        const allowList = allowedCidrs.filter((c) => parseCidr(c)?.version === version).length;
+        const machine = list.filter((c) => c.version === version).length;
+        if (2 * allowList + machine > 2 * MAX_CIDRS_PER_IP_VERSION) {
+            r.failKeys(
+                { albAllowedCidrs: allowedCidrs, [key]: list.map((c) => c.text) },
+                `at most ${2 * MAX_CIDRS_PER_IP_VERSION} IPv${version} inbound rules on the ALB's security group: two per albAllowedCidrs entry (443 and 80) and one per albMachinePathCidrs entry (443)`,
+            );
+        }
+    }
+    const v6 = list.find((c) => c.version === 6);
+    if (v6 && ipAddressType !== "dualstack") {
+        r.failKeys({ [key]: v6.text, albIpAddressType: ipAddressType }, `IPv4 CIDRs only, or albIpAddressType "dualstack": an IPv4 ALB is never reached over IPv6`);
+    }
+    return list.map((c) => c.text);
+}
+
+/** How the ALB's OIDC and Cognito fields are checked (AuthenticateOidcActionConfig: full https URLs). */
+const HTTPS_URL = { regex: /^https:\/\/[^\s/]+(\/\S*)?$/, allowed: "an https:// URL of the identity provider" };
+const COGNITO_USER_POOL_ARN = { regex: /^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool\/[\w-]+_[0-9a-zA-Z]+$/, allowed: "a Cognito user pool ARN such as arn:aws:cognito-idp:ap-northeast-1:123456789012:userpool/ap-northeast-1_AbCdEf123" };
+const COGNITO_CLIENT_ID = { regex: /^[\w+]+$/, allowed: "a Cognito app client id (letters, digits, _ and +)" };
+const COGNITO_DOMAIN = {
+    regex: /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63})$/,
+    allowed: "the user pool's domain prefix (lower-case letters, digits, hyphens) or its custom domain name",
+};
+// A cookie name is an RFC 6265 token; the ALB shards its session into `<name>-0`, `<name>-1`, ...
+const COOKIE_NAME = { regex: /^[A-Za-z0-9_-]{1,64}$/, allowed: "a cookie name of letters, digits, _ and -" };
+const SCOPE = { regex: /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, allowed: "space-separated OAuth scopes, e.g. \"openid email\"" };
+/** AuthenticateOidcActionConfig / AuthenticateCognitoActionConfig SessionTimeout, seconds. */
+export const SESSION_TIMEOUT_BOUNDS = { min: 1, max: 604800 };
+
+/**
+ * consoleAuth and its keys. Every key is read whatever the mode, so a mistake in one surfaces before SSO is switched
+ * on; each mode then requires its own.
+ */
+function loadConsoleAuth(r: ConfigReader, tls: EdgeTls): ConsoleAuth | undefined {
+    const kind = r.oneOf("consoleAuth", ["none", "oidc", "cognito"] as const);
+    const session: SessionSettings = {
+        scope: r.string("consoleAuthScope", SCOPE),
+        sessionTimeoutSeconds: r.integer("consoleAuthSessionTimeoutSeconds", SESSION_TIMEOUT_BOUNDS),
+        sessionCookieName: r.string("consoleAuthSessionCookieName", COOKIE_NAME),
+    };
+    const oidc = {
+        issuer: r.optionalString("oidcIssuer", HTTPS_URL),
+        authorizationEndpoint: r.optionalString("oidcAuthorizationEndpoint", HTTPS_URL),
+        tokenEndpoint: r.optionalString("oidcTokenEndpoint", HTTPS_URL),
+        userInfoEndpoint: r.optionalString("oidcUserInfoEndpoint", HTTPS_URL),
+        clientId: r.optionalString("oidcClientId"),
+    };
+    const clientSecret = optionalStackSecret(r, "oidcClientSecret");
+    const cognito = {
+        userPoolArn: r.optionalString("cognitoUserPoolArn", COGNITO_USER_POOL_ARN),
+        userPoolClientId: r.optionalString("cognitoUserPoolClientId", COGNITO_CLIENT_ID),
+        userPoolDomain: r.optionalString("cognitoUserPoolDomain", COGNITO_DOMAIN),
+    };
+    if (kind === "none") {
+        return undefined;
+    }
+    if (tls.mode !== "https") {
+        // ALB authenticate actions exist on HTTPS listeners only (and an IdP would send the code over plain HTTP).
+        r.failKeys({ consoleAuth: kind, albAllowHttpOnly: true }, "HTTPS (a domainName) for consoleAuth: the ALB authenticates users on HTTPS listeners only");
+    }
+    if (kind === "oidc") {
+        const missing = Object.entries({ ...oidc, clientSecret }).filter(([, v]) => v === undefined).map(([k]) => `oidc${k[0].toUpperCase()}${k.slice(1)}`);
+        if (missing.length > 0) {
+            r.failKeys({ consoleAuth: kind, ...Object.fromEntries(missing.map((k) => [k, undefined])) }, `every OIDC setting with consoleAuth "oidc": ${missing.join(", ")} (oidcClientSecret with \`pulumi config set --secret\`)`);
+        }
+        const o = oidc as { [K in keyof typeof oidc]: string };
+        return { kind, ...session, ...o, clientSecret: clientSecret! };
+    }
+    const missing = Object.entries(cognito).filter(([, v]) => v === undefined).map(([k]) => `cognito${k[0].toUpperCase()}${k.slice(1)}`);
+    if (missing.length > 0) {
+        r.failKeys({ consoleAuth: kind, ...Object.fromEntries(missing.map((k) => [k, undefined])) }, `every Cognito setting with consoleAuth "cognito": ${missing.join(", ")}`);
+    }
+    const c = cognito as { [K in keyof typeof cognito]: string };
+    return { kind, ...session, ...c };
 }
 
 /**

@@ -109,33 +109,25 @@ function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
             "the URL of a PyPI mirror reachable inside the VPC: without NAT, the plugin daemon cannot install a plugin's dependencies from pypi.org, nor the sandbox a code node's",
         );
     }
-    if (s.data.pluginWorkspace) {
-        checkSharedWorkingPath(r, s.cluster.images.pluginDaemonTag);
+    const idle = s.edge.idleTimeoutSeconds;
+    const execution = s.cluster.appMaxExecutionTimeSeconds;
+    if (idle < execution + IDLE_MARGIN_SECONDS) {
+        // A blocking call is silent until the app run ends: an idle timeout below the run's limit answers 504 first.
+        r.failKeys(
+            { albIdleTimeoutSeconds: idle, appMaxExecutionTimeSeconds: execution },
+            `an albIdleTimeoutSeconds of at least appMaxExecutionTimeSeconds + ${IDLE_MARGIN_SECONDS} (${execution + IDLE_MARGIN_SECONDS}): a blocking API call sends nothing until the app run ends, so a shorter idle timeout answers 504 before Dify does`,
+        );
     }
     checkCapacity(r, capacityInputs(s), { apiServerWorkers: r.integer("apiServerWorkers") });
 }
 
+/** Seconds between the end of the longest app run and the ALB giving up on a silent connection: Dify's own answer time. */
+export const IDLE_MARGIN_SECONDS = 30;
+
 /**
  * The first dify-plugin-daemon release whose replicas take a Redis lock per plugin while they extract and build it
  * (dify-plugin-daemon#564, tag 0.5.3). Before it, daemons sharing a working path delete each other's half-built
- * virtual environments (dify-plugin-daemon#541).
+ * virtual environments (dify-plugin-daemon#541). Every release of the compatibility table (config/upstream) pins a
+ * newer daemon; test/sharedWorkspace.test.ts holds every new row to it.
  */
 export const SHARED_WORKING_PATH_MIN_DAEMON = [0, 5, 3] as const;
-
-function checkSharedWorkingPath(r: ConfigReader, tag: string): void {
-    const version = /^(\d+)\.(\d+)\.(\d+)/.exec(tag)?.slice(1).map(Number);
-    const atLeast = (v: number[]) => {
-        for (let i = 0; i < 3; i++) {
-            if (v[i] !== SHARED_WORKING_PATH_MIN_DAEMON[i]) {
-                return v[i] > SHARED_WORKING_PATH_MIN_DAEMON[i];
-            }
-        }
-        return true;
-    };
-    if (version === undefined || !atLeast(version)) {
-        r.failKeys(
-            { pluginDaemonImageTag: tag, pluginDaemonSharedStorage: true },
-            `a plugin daemon of at least ${SHARED_WORKING_PATH_MIN_DAEMON.join(".")} (a version tag such as 0.6.10-local) to share its working path: older daemons build a plugin's environment without the cross-task lock and delete each other's; or pluginDaemonSharedStorage false`,
-        );
-    }
-}

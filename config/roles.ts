@@ -3,15 +3,38 @@
  * capacity model (config/capacity.ts), neither of which has to import the other for it.
  */
 
-/** The Dify roles that run as their own ECS service. */
-export const DIFY_ROLES = ["web", "api", "worker", "beat", "pluginDaemon", "sandbox", "ssrfProxy"] as const;
+/**
+ * The Dify roles that run as their own ECS service: one per service upstream's compose file starts by default (see
+ * config/upstream), Aurora, ElastiCache, S3 and the ALB standing in for postgres, redis, weaviate, the storage volume
+ * and nginx.
+ */
+export const DIFY_ROLES = ["web", "api", "worker", "beat", "pluginDaemon", "sandbox", "ssrfProxy", "apiWebsocket", "agentBackend", "agentSandbox", "agentSsrfProxy"] as const;
 export type DifyRole = (typeof DIFY_ROLES)[number];
-/** Roles that scale; beat is exactly one task, ever (two beats dispatch every scheduled job twice). */
-export const SCALED_ROLES = ["web", "api", "worker", "pluginDaemon", "sandbox", "ssrfProxy"] as const;
+/** Roles that scale between a minimum and a maximum task count. */
+export const SCALED_ROLES = ["web", "api", "worker", "pluginDaemon", "sandbox", "ssrfProxy", "agentBackend", "agentSsrfProxy"] as const;
 export type ScaledRole = (typeof SCALED_ROLES)[number];
+/**
+ * Roles that run exactly one task:
+ * - beat: two beats dispatch every scheduled job twice;
+ * - apiWebsocket: Socket.IO keeps its rooms in process memory (api/extensions/ext_socketio.py passes no client manager),
+ *   so collaborators on two tasks would not see each other, and upstream runs one worker (API_WEBSOCKET_WORKER_AMOUNT=1);
+ * - agentSandbox: every agent's home, workspace and snapshots live in its one file system, which the agent backend
+ *   addresses by one endpoint.
+ */
+export const SINGLE_ROLES = ["beat", "apiWebsocket", "agentSandbox"] as const;
+export type SingleRole = (typeof SINGLE_ROLES)[number];
 /** Roles whose extra env/secrets config may name: the services plus the one-off migration task (the api image). */
 export const ENV_TARGETS = [...DIFY_ROLES, "migration"] as const;
 export type EnvTarget = (typeof ENV_TARGETS)[number];
+
+/** Dify features that can be turned off, and the roles that exist only for them. */
+export const FEATURE_ROLES = {
+    /** Agent v2 (since 1.16): the agent backend, its local sandbox and that sandbox's own SSRF proxy. */
+    agentV2: ["agentBackend", "agentSandbox", "agentSsrfProxy"],
+    /** Collaboration mode: the websocket (Socket.IO) server workflow co-editing connects to. */
+    collaboration: ["apiWebsocket"],
+} as const satisfies Record<string, readonly DifyRole[]>;
+export type DifyFeature = keyof typeof FEATURE_ROLES;
 
 /**
  * Fargate task sizes AWS accepts (RegisterTaskDefinition, Linux): CPU units -> allowed memory in MiB. From the ECS

@@ -61,8 +61,8 @@ describe("active hours", () => {
     const actions = () => run.ofType("aws:appautoscaling/scheduledAction:ScheduledAction");
     const targetOf = (role: string) => run.ofType("aws:appautoscaling/target:Target").find((t) => String(t.inputs.resourceId).endsWith(`/dify-dev-${role}`))!;
 
-    it("scales every service, beat included, to 0 at stop and back to its minimum at start, in the configured time zone", () => {
-        const roles = ["web", "api", "worker", "beat", "plugin-daemon", "sandbox", "ssrf-proxy"];
+    it("scales every service, the single-task ones included, to 0 at stop and back to its minimum at start, in the configured time zone", () => {
+        const roles = ["web", "api", "worker", "beat", "plugin-daemon", "sandbox", "ssrf-proxy", "api-websocket", "agent-backend", "agent-sandbox", "agent-ssrf-proxy"];
         expect(actions()).to.have.length(roles.length * 2);
         for (const role of roles) {
             const target = targetOf(role);
@@ -76,9 +76,11 @@ describe("active hours", () => {
             expect(start.inputs.scalableTargetAction, role).to.deep.equal({ minCapacity: target.inputs.minCapacity, maxCapacity: target.inputs.maxCapacity });
             expect(stop.inputs.name.length, "ScheduledActionName is at most 256 characters").to.be.at.most(256);
         }
-        // beat: exactly one task while active, none outside.
-        expect([targetOf("beat").inputs.minCapacity, targetOf("beat").inputs.maxCapacity]).to.deep.equal([1, 1]);
-        expect(run.one("aws:ecs/service:Service", "dify-beat").ignoreChanges, "an up keeps the schedule's count").to.include("desiredCount");
+        // The single-task roles: exactly one task while active, none outside.
+        for (const single of ["beat", "api-websocket", "agent-sandbox"]) {
+            expect([targetOf(single).inputs.minCapacity, targetOf(single).inputs.maxCapacity], single).to.deep.equal([1, 1]);
+            expect(run.one("aws:ecs/service:Service", `dify-${single}`).ignoreChanges, `${single}: an up keeps the schedule's count`).to.include("desiredCount");
+        }
     });
 
     it("lets Aurora pause when idle (0 ACU minimum, the configured seconds until pause)", () => {
@@ -96,7 +98,8 @@ describe("active hours", () => {
         }
         // A target group without targets alarms only while requests arrive and find none.
         const noHealthy = alarms.filter((a) => /-no-healthy-hosts$/.test(a.inputs.name));
-        expect(noHealthy).to.have.length(3);
+        // web, api, plugin daemon and the collaboration websocket.
+        expect(noHealthy).to.have.length(4);
         for (const a of noHealthy) {
             const expression = a.inputs.metricQueries.find((q: { expression?: string }) => q.expression).expression as string;
             expect(expression, a.inputs.name).to.match(/requests.*> 0 AND .*healthy.*< 1/);

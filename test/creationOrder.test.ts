@@ -104,17 +104,32 @@ for (const stack of STACKS) {
                 // ECS fails a task whose EFS volume has no available mount target in the task's zone
                 // (ResourceInitializationError), and one the file system policy or security group refuses.
                 const deps = closure(run, firstTasks(run, "plugin-daemon"));
-                const mountTargets = run.ofType("aws:efs/mountTarget:MountTarget");
+                // By name: at preview the file system's id is not known yet.
+                const mountTargets = run.ofType("aws:efs/mountTarget:MountTarget").filter((m) => m.name.startsWith("data-plugin-workspace-efs-"));
                 expect(mountTargets).to.have.length(stack === "prd" ? 3 : 2);
-                for (const r of [...mountTargets, run.one("aws:efs/fileSystemPolicy:FileSystemPolicy"), run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dify-plugin-daemon-to-plugin-workspace-in")]) {
+                const policy = run.one("aws:efs/fileSystemPolicy:FileSystemPolicy", "data-plugin-workspace-efs");
+                for (const r of [...mountTargets, policy, run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dify-plugin-daemon-to-plugin-workspace-in")]) {
+                    expect(deps.has(r.urn), r.name).to.equal(true);
+                }
+            });
+
+            it("the agent sandbox's first task waits for its workspace's mount targets, policy and NFS rule", () => {
+                const deps = closure(run, firstTasks(run, "agent-sandbox"));
+                // By name: at preview the file system's id is not known yet.
+                const mountTargets = run.ofType("aws:efs/mountTarget:MountTarget").filter((m) => m.name.startsWith("data-agent-workspace-efs-"));
+                expect(mountTargets).to.have.length(stack === "prd" ? 3 : 2);
+                const policy = run.one("aws:efs/fileSystemPolicy:FileSystemPolicy", "data-agent-workspace-efs");
+                for (const r of [...mountTargets, policy, run.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "dify-agent-sandbox-to-agent-workspace-in")]) {
                     expect(deps.has(r.urn), r.name).to.equal(true);
                 }
             });
 
             describe("Service Connect: every server exists before its clients' first tasks start", () => {
                 // AWS: a task resolves only the endpoints that existed when it started. Who calls whom (Dify's
-                // environment): sandbox -> ssrf-proxy; api -> sandbox, ssrf-proxy, plugin-daemon; plugin-daemon -> api;
-                // worker -> plugin-daemon, sandbox, ssrf-proxy; web -> api.
+                // environment): sandbox -> ssrf-proxy; api -> sandbox, ssrf-proxy, plugin-daemon, agent-backend;
+                // plugin-daemon -> api; worker -> plugin-daemon, sandbox, ssrf-proxy, agent-backend; web -> api;
+                // agent-backend -> plugin-daemon, api, agent-sandbox; agent-sandbox -> agent-ssrf-proxy;
+                // agent-ssrf-proxy -> agent-backend, api (the agent stub and signed files).
                 const PAIRS: [client: string, server: string][] = [
                     ["sandbox", "ssrf-proxy"],
                     ["api", "sandbox"],
@@ -125,6 +140,14 @@ for (const stack of STACKS) {
                     ["worker", "sandbox"],
                     ["worker", "ssrf-proxy"],
                     ["web", "api"],
+                    ["api", "agent-backend"],
+                    ["worker", "agent-backend"],
+                    ["agent-backend", "plugin-daemon"],
+                    ["agent-backend", "api"],
+                    ["agent-backend", "agent-sandbox"],
+                    ["agent-sandbox", "agent-ssrf-proxy"],
+                    ["agent-ssrf-proxy", "agent-backend"],
+                    ["agent-ssrf-proxy", "api"],
                 ];
                 for (const [client, server] of PAIRS) {
                     it(`${client} -> ${server}`, () => {
@@ -139,6 +162,14 @@ for (const stack of STACKS) {
                     expect(closure(run, api).has(daemon.urn)).to.equal(true);
                     expect(closure(run, daemon).has(api.urn), "the daemon service itself does not wait for api").to.equal(false);
                     expect(daemon.ignoreChanges, "later ups never reset the count autoscaling set").to.include("desiredCount");
+                });
+
+                it("so is the api/agent-backend cycle: the backend's service exists before api's, its tasks start after api's", () => {
+                    const agent = service(run, "agent-backend");
+                    const api = service(run, "api");
+                    expect(closure(run, api).has(agent.urn)).to.equal(true);
+                    expect(closure(run, agent).has(api.urn), "the agent backend service itself does not wait for api").to.equal(false);
+                    expect(agent.inputs.desiredCount).to.equal(0);
                 });
             });
         });

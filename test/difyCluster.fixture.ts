@@ -25,6 +25,7 @@ const cluster = new DifyCluster("dify", {
             web: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-web/1"), arnSuffix: pulumi.output("targetgroup/fx-web/1") },
             api: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-api/2"), arnSuffix: pulumi.output("targetgroup/fx-api/2") },
             pluginDaemon: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-pd/3"), arnSuffix: pulumi.output("targetgroup/fx-pd/3") },
+            apiWebsocket: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-ws/4"), arnSuffix: pulumi.output("targetgroup/fx-ws/4") },
         },
     },
     database: {
@@ -43,9 +44,19 @@ const cluster = new DifyCluster("dify", {
         port: pulumi.output(6379),
         authToken: { secretArn: secret("fx-redis-auth") },
         celeryBrokerUrl: { secretArn: secret("fx-broker") },
+        agentRedisUrl: { secretArn: secret("fx-agent-redis") },
         securityGroupId: pulumi.output("sg-0cac0cac0cac0cac0"),
     },
     bucket: { name: pulumi.output("fx-files"), arn: pulumi.output("arn:aws:s3:::fx-files") },
+    agentWorkspace: {
+        fileSystemId: pulumi.output("fs-0a9e0a9e0a9e0a9e0"),
+        fileSystemArn: pulumi.output("arn:aws:elasticfilesystem:ap-northeast-1:123456789012:file-system/fs-0a9e0a9e0a9e0a9e0"),
+        accessPoints: {
+            home: { id: pulumi.output("fsap-0h0h0h0h0h0h0h0h0"), arn: pulumi.output("arn:aws:elasticfilesystem:ap-northeast-1:123456789012:access-point/fsap-0h0h0h0h0h0h0h0h0") },
+            workspace: { id: pulumi.output("fsap-0w0w0w0w0w0w0w0w0"), arn: pulumi.output("arn:aws:elasticfilesystem:ap-northeast-1:123456789012:access-point/fsap-0w0w0w0w0w0w0w0w0") },
+        },
+        securityGroupId: pulumi.output("sg-0a9e0a9e0a9e0a9e0"),
+    },
     settings: settings.cluster,
 });
 

@@ -7,9 +7,13 @@ import { ProgramRun, runProgram, stackRun, Stack } from "./harness";
 import type { RegisteredResource } from "./mocks";
 
 const STACKS: Stack[] = ["dev", "prd"];
-const ROLES = ["web", "api", "worker", "beat", "plugin-daemon", "sandbox", "ssrf-proxy"] as const;
+const ROLES = ["web", "api", "worker", "beat", "plugin-daemon", "sandbox", "ssrf-proxy", "api-websocket", "agent-backend", "agent-sandbox", "agent-ssrf-proxy"] as const;
 type Role = (typeof ROLES)[number];
-const SCALED: Role[] = ["web", "api", "worker", "plugin-daemon", "sandbox", "ssrf-proxy"];
+const SCALED: Role[] = ["web", "api", "worker", "plugin-daemon", "sandbox", "ssrf-proxy", "agent-backend", "agent-ssrf-proxy"];
+/** Roles whose service starts without tasks; their scalable targets start them (the Service Connect cycles with api). */
+const STARTS_EMPTY: Role[] = ["plugin-daemon", "agent-backend"];
+/** Roles that run users' code: no ECS Exec, so their task credentials open no SSM channel. */
+const NO_EXEC: Role[] = ["sandbox", "agent-sandbox"];
 
 interface Container {
     name: string;
@@ -177,6 +181,11 @@ for (const stack of STACKS) {
                 "plugin-daemon": /^langgenius\/dify-plugin-daemon:0\.6\.10-local$/,
                 sandbox: /^langgenius\/dify-sandbox:0\.2\.15$/,
                 "ssrf-proxy": /^ubuntu\/squid:[A-Za-z0-9_.-]+$/,
+                "api-websocket": /^langgenius\/dify-api:1\.17\.1$/,
+                // Released with Dify under the same version (PR langgenius/dify#42129 bumps them together).
+                "agent-backend": /^langgenius\/dify-agent-backend:1\.17\.1$/,
+                "agent-sandbox": /^langgenius\/dify-agent-local-sandbox:1\.17\.1$/,
+                "agent-ssrf-proxy": /^ubuntu\/squid:[A-Za-z0-9_.-]+$/,
             };
             // prd pulls through the cache named after the stack, in its own account and region.
             const registry = stack === "prd" ? "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/dify-prd-docker-hub/" : "";
@@ -327,15 +336,21 @@ for (const stack of STACKS) {
             expect(env(taskDef(run, "sandbox").c)).to.not.have.property("PIP_MIRROR_URL");
         });
 
-        it("generates four distinct inner keys, stores them in Secrets Manager, and shares each where Dify shares it", () => {
+        it("generates seven distinct inner keys, stores them in Secrets Manager, and shares each where Dify shares it", () => {
             const generators = mine(run, "random:index/randomPassword:RandomPassword").filter((g) => !g.name.endsWith("-init-password"));
-            expect(generators).to.have.length(4);
+            expect(generators).to.have.length(6);
             // At least as strong as `openssl rand -base64 42` (56 characters), which Dify documents for SECRET_KEY.
             generators.forEach((g) => expect(g.inputs.length).to.be.at.least(56));
+            // The agent backend's server key: 32 random bytes as unpadded base64url (dify-agent's token codec), secret.
+            const serverKey = mine(run, "random:index/randomId:RandomId").filter((g) => g.name === "dify-agent-server-secret-key");
+            expect(serverKey.map((g) => g.inputs.byteLength)).to.deep.equal([32]);
             const version = mine(run, "aws:secretsmanager/secretVersion:SecretVersion").find((v) => String(v.inputs.secretString).includes("SECRET_KEY"))!;
             expect(version.secretPaths).to.include("secretString");
             const keys = JSON.parse(version.inputs.secretString);
-            expect(Object.keys(keys).sort()).to.deep.equal(["CODE_EXECUTION_API_KEY", "INNER_API_KEY_FOR_PLUGIN", "PLUGIN_DAEMON_KEY", "SECRET_KEY"]);
+            expect(Object.keys(keys).sort()).to.deep.equal([
+                "AGENT_BACKEND_API_TOKEN", "AGENT_LOCAL_SANDBOX_AUTH_TOKEN", "AGENT_SERVER_SECRET_KEY", "CODE_EXECUTION_API_KEY", "INNER_API_KEY_FOR_PLUGIN", "PLUGIN_DAEMON_KEY", "SECRET_KEY",
+            ]);
+            expect(keys.AGENT_SERVER_SECRET_KEY).to.match(/^[A-Za-z0-9_-]{43}$/);
             for (const v of Object.values(keys) as string[]) {
                 expect(PUBLIC_DEFAULTS).to.not.include(v);
             }
@@ -354,6 +369,17 @@ for (const stack of STACKS) {
             expect(daemon.SERVER_KEY).to.equal(api.PLUGIN_DAEMON_KEY);
             expect(daemon.DIFY_INNER_API_KEY).to.equal(api.INNER_API_KEY_FOR_PLUGIN);
             expect(secrets(taskDef(run, "sandbox").c).API_KEY).to.equal(api.CODE_EXECUTION_API_KEY);
+            // Agent v2: the token api presents is the one the backend checks; the one the backend presents, the
+            // sandbox's; the backend reaches the daemon and the inner API with the api's keys.
+            const agent = secrets(taskDef(run, "agent-backend").c);
+            expect(agent.DIFY_AGENT_API_TOKEN).to.equal(api.AGENT_BACKEND_API_TOKEN).and.to.match(/:AGENT_BACKEND_API_TOKEN::$/);
+            expect(secrets(taskDef(run, "worker").c).AGENT_BACKEND_API_TOKEN).to.equal(api.AGENT_BACKEND_API_TOKEN);
+            expect(agent.DIFY_AGENT_LOCAL_SANDBOX_AUTH_TOKEN).to.equal(secrets(taskDef(run, "agent-sandbox").c).SHELLCTL_AUTH_TOKEN).and.to.match(/:AGENT_LOCAL_SANDBOX_AUTH_TOKEN::$/);
+            expect(agent.DIFY_AGENT_SHELLCTL_AUTH_TOKEN).to.equal(agent.DIFY_AGENT_LOCAL_SANDBOX_AUTH_TOKEN);
+            expect(agent.DIFY_AGENT_PLUGIN_DAEMON_API_KEY).to.equal(api.PLUGIN_DAEMON_KEY);
+            expect(agent.DIFY_AGENT_INNER_API_KEY).to.equal(api.INNER_API_KEY_FOR_PLUGIN);
+            expect(agent.DIFY_AGENT_SERVER_SECRET_KEY).to.match(/:AGENT_SERVER_SECRET_KEY::$/);
+            expect(stripJsonKey(agent.DIFY_AGENT_REDIS_URL)).to.equal(run.outputs.agentRedisUrlSecretArn);
             // The database credentials are ManagedData's secret, for both the app and pgvector.
             expect(api.DB_PASSWORD).to.equal(api.PGVECTOR_PASSWORD);
             expect(stripJsonKey(api.DB_PASSWORD)).to.equal(run.outputs.databaseSecretArn);
@@ -404,21 +430,23 @@ for (const stack of STACKS) {
             }
         });
 
-        it("rolls out without dropping capacity (beat: never two at once), with circuit-breaker rollback", () => {
+        it("rolls out without dropping capacity (beat and the agent sandbox: never two at once), with circuit-breaker rollback", () => {
             for (const role of ROLES) {
                 const svc = service(run, role).inputs;
                 expect(svc.deploymentCircuitBreaker, role).to.deep.equal({ enable: true, rollback: true });
                 expect(svc.networkConfiguration.assignPublicIp, role).to.equal(false);
                 expect(svc.networkConfiguration.subnets, role).to.deep.equal(run.outputs.privateSubnetIds);
-                if (role === "beat") {
-                    expect(svc.desiredCount).to.equal(1);
-                    expect(svc.deploymentMinimumHealthyPercent).to.equal(0);
-                    expect(svc.deploymentMaximumPercent).to.equal(100);
+                if (role === "beat" || role === "agent-sandbox") {
+                    // Stop first: the old task is gone before the new one starts.
+                    expect(svc.desiredCount, role).to.equal(1);
+                    expect(svc.deploymentMinimumHealthyPercent, role).to.equal(0);
+                    expect(svc.deploymentMaximumPercent, role).to.equal(200 / 2);
                 } else {
                     expect(svc.deploymentMinimumHealthyPercent, role).to.equal(100);
                     expect(svc.deploymentMaximumPercent, role).to.equal(200);
-                    expect(service(run, role).ignoreChanges, role).to.include("desiredCount");
                 }
+                // Pulumi leaves the count to autoscaling, except on a single-task role of an always-on stack.
+                expect(service(run, role).ignoreChanges.includes("desiredCount"), role).to.equal(SCALED.includes(role));
             }
             expect(run.outputs.privateSubnetIds as string[]).to.have.length.at.least(2);
         });
@@ -445,13 +473,16 @@ for (const stack of STACKS) {
                     }
                 }
             }
-            expect(published).to.deep.equal({ api: 5001, "plugin-daemon": 5002, sandbox: 8194, "ssrf-proxy": 3128 });
+            expect(published).to.deep.equal({ api: 5001, "plugin-daemon": 5002, sandbox: 8194, "ssrf-proxy": 3128, "agent-backend": 5050, "agent-sandbox": 5004, "agent-ssrf-proxy": 3128 });
         });
 
-        it("scales every role but beat on CPU 70 % and memory 80 % (60 s out, 300 s in), web and api also on ALB requests", () => {
+        it("scales every role but the single-task ones on CPU 70 % and memory 80 % (60 s out, 300 s in), web and api also on ALB requests", () => {
             const targets = mine(run, "aws:appautoscaling/target:Target");
             expect(targets).to.have.length(SCALED.length);
-            expect(targets.map((t) => t.inputs.resourceId)).to.not.include(`service/dify-${stack}/dify-${stack}-beat`);
+            for (const single of ["beat", "api-websocket", "agent-sandbox"]) {
+                expect(targets.map((t) => t.inputs.resourceId)).to.not.include(`service/dify-${stack}/dify-${stack}-${single}`);
+                expect(service(run, single as Role).inputs.desiredCount, single).to.equal(1);
+            }
             const policies = mine(run, "aws:appautoscaling/policy:Policy");
             for (const role of SCALED) {
                 const resourceId = `service/dify-${stack}/dify-${stack}-${role}`;
@@ -461,7 +492,7 @@ for (const stack of STACKS) {
                 expect(t.inputs.maxCapacity).to.be.at.least(t.inputs.minCapacity);
                 // The plugin daemon's service is created without tasks; registering its target starts them (the
                 // Service Connect cycle with api, see "Service Connect: every server exists before its clients").
-                expect(service(run, role).inputs.desiredCount, role).to.equal(role === "plugin-daemon" ? 0 : t.inputs.minCapacity);
+                expect(service(run, role).inputs.desiredCount, role).to.equal(STARTS_EMPTY.includes(role) ? 0 : t.inputs.minCapacity);
                 const mineP = policies.filter((p) => p.inputs.resourceId === resourceId).map((p) => p.inputs.targetTrackingScalingPolicyConfiguration);
                 const by = (m: string) => mineP.find((p) => p.predefinedMetricSpecification.predefinedMetricType === m);
                 expect(by("ECSServiceAverageCPUUtilization")?.targetValue, role).to.equal(70);
@@ -552,11 +583,17 @@ describe("DifyCluster IAM", () => {
             expect([...new Set(scoped.flatMap((s) => list(s.Resource)))]).to.deep.equal(["arn:aws:ecr:ap-northeast-1:123456789012:repository/dify-prd-docker-hub/*"]);
         });
 
-        it(`${stack}: with ECS Exec enabled, every task role may open the SSM channels and write the audit log`, async () => {
+        it(`${stack}: with ECS Exec enabled, every task role but the sandboxes' may open the SSM channels and write the audit log`, async () => {
             const run = await stackRun(stack);
             const auditLog = mine(run, "aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/ecs/dify-${stack}/exec-audit`)!;
             expect(auditLog, "ECS Exec audit log group").to.not.equal(undefined);
-            for (const role of ROLES) {
+            for (const role of NO_EXEC) {
+                // Users' code runs there and can use the task's credentials: no SSM channel to open.
+                expect(service(run, role).inputs.enableExecuteCommand, role).to.equal(false);
+                const p = policies(run).find((x) => x.name === `dify-${role}-task`);
+                expect((p?.doc.Statement ?? []).flatMap((s) => s.Action).filter((a) => a.startsWith("ssmmessages:") || a.startsWith("logs:")), role).to.deep.equal([]);
+            }
+            for (const role of ROLES.filter((r) => !NO_EXEC.includes(r))) {
                 expect(service(run, role).inputs.enableExecuteCommand, role).to.equal(true);
                 const p = policies(run).find((x) => x.name === `dify-${role}-task`);
                 expect(p, `${role} task policy`).to.not.equal(undefined);
@@ -591,13 +628,14 @@ describe("DifyCluster IAM", () => {
             expect(logs.every((l) => /^arn:aws:logs:[^:]+:\d{12}:log-group:\/ecs\/dify-/.test(l))).to.equal(true);
         });
 
-        it(`${stack}: only api, worker and plugin daemon may use the bucket: list on it, get/put/delete (and abort a multipart upload) on its objects`, async () => {
+        it(`${stack}: only api, worker, the websocket and plugin daemon may use the bucket: list on it, get/put/delete (and abort a multipart upload) on its objects`, async () => {
             const run = await stackRun(stack);
             const bucketArn = run.outputs.filesBucketArn as string;
             for (const role of ROLES) {
                 const p = policies(run).find((x) => x.name === `dify-${role}-task`);
                 const s3 = (p?.doc.Statement ?? []).filter((s) => s.Action.some((a) => a.startsWith("s3:")));
-                if (["api", "worker", "plugin-daemon"].includes(role)) {
+                // The websocket is the api application too (Socket.IO handlers load and save through its storage).
+                if (["api", "worker", "plugin-daemon", "api-websocket"].includes(role)) {
                     const actions = s3.flatMap((s) => s.Action).sort();
                     expect(actions, role).to.deep.equal(["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
                     for (const s of s3) {
@@ -645,6 +683,7 @@ describe("DifyCluster security groups", () => {
             label.set(run.outputs.databaseSecurityGroupId as string, "db");
             label.set(run.outputs.cacheSecurityGroupId as string, "redis");
             label.set(run.one("aws:ec2/securityGroup:SecurityGroup", "data-plugin-workspace-efs").id!, "plugin-workspace");
+            label.set(run.one("aws:ec2/securityGroup:SecurityGroup", "data-agent-workspace-efs").id!, "agent-workspace");
             const dbPort = Number(run.outputs.databasePort);
             const redisPort = Number(run.outputs.cachePort);
             const edge = (r: RegisteredResource, fromKey: string, toKey: string) =>
@@ -659,9 +698,18 @@ describe("DifyCluster security groups", () => {
                 "api->plugin-daemon:5002", "worker->plugin-daemon:5002", "api->sandbox:8194", "worker->sandbox:8194",
                 "plugin-daemon->api:5001",
                 "api->ssrf-proxy:3128", "worker->ssrf-proxy:3128", "sandbox->ssrf-proxy:3128",
-                ...["api", "worker", "beat", "plugin-daemon"].flatMap((r) => [`${r}->db:${dbPort}`, `${r}->redis:${redisPort}`]),
+                ...["api", "worker", "beat", "plugin-daemon", "api-websocket"].flatMap((r) => [`${r}->db:${dbPort}`, `${r}->redis:${redisPort}`]),
                 // NFS to the shared working path (pluginDaemonSharedStorage), from the daemon only.
                 "plugin-daemon->plugin-workspace:2049",
+                // Collaboration: the ALB to the websocket, which reads and writes the database and Redis (above).
+                "alb->api-websocket:5001",
+                // Agent v2: api and worker drive runs on the backend; the backend reaches the daemon, the inner API,
+                // its sandbox and Redis (DB 2); the sandbox reaches only its proxy and its workspace; the proxy only
+                // the two passages back into Dify (the agent stub, signed files).
+                "api->agent-backend:5050", "worker->agent-backend:5050",
+                "agent-backend->plugin-daemon:5002", "agent-backend->api:5001", "agent-backend->agent-sandbox:5004", `agent-backend->redis:${redisPort}`,
+                "agent-sandbox->agent-ssrf-proxy:3128", "agent-sandbox->agent-workspace:2049",
+                "agent-ssrf-proxy->agent-backend:5050", "agent-ssrf-proxy->api:5001",
             ].sort();
             expect(inEdges).to.deep.equal(expected);
             expect(outEdges).to.deep.equal(expected);
@@ -677,9 +725,9 @@ describe("DifyCluster security groups", () => {
                 expect(sg.inputs.ingress ?? [], sg.name).to.deep.equal([]);
                 expect(sg.inputs.egress ?? [], sg.name).to.deep.equal([]);
             }
-            // Outbound to the internet only on 443, except the proxy, which serves users' requests on squid's Safe_ports.
+            // Outbound to the internet only on 443, except the proxies, which serve users' requests on squid's Safe_ports.
             const internet = mine(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.cidrIpv4);
-            for (const r of internet.filter((x) => label.get(x.inputs.securityGroupId) !== "ssrf-proxy")) {
+            for (const r of internet.filter((x) => !["ssrf-proxy", "agent-ssrf-proxy"].includes(label.get(x.inputs.securityGroupId)!))) {
                 expect([r.inputs.fromPort, r.inputs.toPort], `${label.get(r.inputs.securityGroupId)} egress`).to.deep.equal([443, 443]);
             }
         });
@@ -846,12 +894,12 @@ describe("DifyCluster SSRF proxy", () => {
 });
 
 describe("DifyCluster by configuration", () => {
-    it("dev runs every role but beat on Spot with no on-demand base; beat never; prd stays on demand; the base is web's and api's", async () => {
+    it("dev runs every role but beat and the agent sandbox on Spot with no on-demand base; those never; prd stays on demand; the base is web's and api's", async () => {
         const dev = await stackRun("dev");
         const spot = (run: ProgramRun, role: Role) => (service(run, role).inputs.capacityProviderStrategies as { capacityProvider: string; base: number; weight: number }[]);
         const onSpot = (run: ProgramRun, role: Role) => spot(run, role).some((s) => s.capacityProvider === "FARGATE_SPOT" && s.weight > 0);
         for (const role of ROLES) {
-            expect(onSpot(dev, role), role).to.equal(role !== "beat");
+            expect(onSpot(dev, role), role).to.equal(role !== "beat" && role !== "agent-sandbox");
             expect(spot(dev, role).find((s) => s.capacityProvider === "FARGATE")!.base, `${role} on-demand base`).to.equal(0);
         }
         const prd = await stackRun("prd");
@@ -860,7 +908,7 @@ describe("DifyCluster by configuration", () => {
         }
         // fargateSpotOnDemandBase keeps that many web and api tasks on demand, and only theirs.
         const based = await runProgram("dev", { fargateSpotOnDemandBase: 2 });
-        for (const role of ROLES.filter((r) => r !== "beat")) {
+        for (const role of ROLES.filter((r) => r !== "beat" && r !== "agent-sandbox")) {
             expect(spot(based, role).find((s) => s.capacityProvider === "FARGATE")!.base, role).to.equal(role === "web" || role === "api" ? 2 : 0);
         }
     });

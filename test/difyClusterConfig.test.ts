@@ -59,7 +59,7 @@ describe("DifyCluster config: task counts", () => {
         for (const role of ["web", "api", "pluginDaemon"] as const) {
             expect(prd.roles[role].minTasks, role).to.be.at.least(2);
         }
-        expect(dev.spotRoles).to.have.members(["web", "api", "worker", "pluginDaemon", "sandbox", "ssrfProxy"]);
+        expect(dev.spotRoles).to.have.members(["web", "api", "worker", "pluginDaemon", "sandbox", "ssrfProxy", "apiWebsocket", "agentBackend", "agentSsrfProxy"]);
         expect(prd.spotRoles).to.deep.equal([]);
     });
 });

@@ -41,10 +41,11 @@ describe("DifyCluster standalone (fake contracts)", () => {
         const readable = exec.Statement.find((s: { Action: string[] }) => s.Action.includes("secretsmanager:GetSecretValue")).Resource;
         expect(readable).to.include(ref);
 
-        // The fake database and cache groups get exactly the four data roles' ingress rules each.
+        // The fake database group admits the five roles that use it (api, worker, beat, plugin daemon, websocket); the
+        // cache, those and the agent backend.
         const ingress = run.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-        expect(ingress.filter((r) => r.inputs.securityGroupId === "sg-0db0db0db0db0db00")).to.have.length(4);
-        expect(ingress.filter((r) => r.inputs.securityGroupId === "sg-0cac0cac0cac0cac0")).to.have.length(4);
+        expect(ingress.filter((r) => r.inputs.securityGroupId === "sg-0db0db0db0db0db00")).to.have.length(5);
+        expect(ingress.filter((r) => r.inputs.securityGroupId === "sg-0cac0cac0cac0cac0")).to.have.length(6);
         // The squid config denies this VPC's own CIDR.
         const squid = JSON.parse(run.ofType("aws:ecs/taskDefinition:TaskDefinition").find((t) => t.inputs.family === "dify-fx-ssrf-proxy")!.inputs.containerDefinitions)[0];
         const conf = squid.environment.find((e: { name: string }) => e.name === "SQUID_CONF").value as string;

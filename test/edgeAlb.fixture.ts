@@ -11,6 +11,8 @@ const edge = new EdgeAlb("edge", {
     vpcId: "vpc-0123456789abcdef0",
     subnetIds: ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
     edge: settings.edge,
+    release: settings.cluster.images.release,
+    collaboration: settings.cluster.features.collaboration,
     deletionProtection: settings.common.deletionProtection,
     logs: { retentionInDays: settings.common.logRetentionDays },
     namePrefix: settings.common.prefix,

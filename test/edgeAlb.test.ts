@@ -2,6 +2,8 @@ import { expect } from "chai";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { isWholeInternet, parseCidr } from "../config/cidr";
+import { DIFY_RELEASES } from "../config/upstream/releases";
+import { routeRequest } from "../tools/reachability/alb";
 import { ACCOUNT_ID, RegisteredResource } from "./mocks";
 import { configErrorFor, loadSettingsFor, ProgramRun, readStackFile, runProgram, Stack, stackRun } from "./harness";
 
@@ -17,11 +19,12 @@ const RECORD = "aws:route53/record:Record";
 const WEB_ACL = "aws:wafv2/webAcl:WebAcl";
 
 // Facts the expectations come from (not from the implementation):
-// Dify's nginx routes these prefixes to api:5001 (docker/nginx default.conf.template; /openapi since 1.17).
-const DIFY_API_PREFIXES = ["/console/api", "/api", "/v1", "/files", "/mcp", "/triggers", "/openapi"];
-// ALB quotas: 5 values per path-pattern condition; 32-character LB and target-group names; idle timeout 1-4000 s.
-const ALB_MAX_CONDITION_VALUES = 5;
+// ALB quotas: 3 values per condition and 5 per rule; 32-character LB and target-group names; idle timeout 1-4000 s.
+const ALB_MAX_CONDITION_VALUES = 3;
+const ALB_MAX_RULE_VALUES = 5;
 const ALB_MAX_NAME = 32;
+// Upstream nginx's services, as the ALB's target groups (logical names edge-<short>).
+const SERVICE_TARGET_GROUP: Record<string, string> = { api: "edge-api", web: "edge-web", plugin_daemon: "edge-plugin", api_websocket: "edge-ws" };
 // AWS's default deregistration delay, which seed 000 kept on every group.
 const AWS_DEFAULT_DEREGISTRATION_DELAY = 300;
 // Seed 000 let a new task in after 2 checks x 30 s.
@@ -45,22 +48,18 @@ function allowList(stack: Stack): string[] {
     return readStackFile(stack).config["dify-aws:albAllowedCidrs"] as string[];
 }
 
-function targetGroupByPort(run: ProgramRun, port: number): RegisteredResource {
-    const tgs = run.ofType(TG).filter((t) => t.inputs.port === port);
-    expect(tgs, `target groups on port ${port}`).to.have.length(1);
-    return tgs[0];
+function targetGroup(run: ProgramRun, short: "web" | "api" | "plugin" | "ws"): RegisteredResource {
+    return run.one(TG, `edge-${short}`);
 }
 
-function forwardTarget(r: RegisteredResource): string {
-    const actions = r.inputs.actions ?? r.inputs.defaultActions;
-    expect(actions).to.have.length(1);
-    expect(actions[0].type).to.equal("forward");
-    return actions[0].targetGroupArn;
-}
-
-function pathValues(rule: RegisteredResource): string[] {
-    expect(rule.inputs.conditions).to.have.length(1);
-    return rule.inputs.conditions[0].pathPattern.values;
+/** Where a request to `path` goes: the target group's logical name, or what the ALB answers itself. */
+function routedTo(run: ProgramRun, listener: RegisteredResource, path: string, authenticated = true): string {
+    const outcome = routeRequest(listener, run.ofType(RULE), { path, authenticated });
+    if (outcome.kind !== "forward") {
+        return outcome.kind === "authenticate" ? `authenticate:${outcome.onUnauthenticated}` : outcome.kind;
+    }
+    expect(outcome.targetGroupArns, path).to.have.length(1);
+    return run.ofType(TG).find((t) => t.state.arn === outcome.targetGroupArns[0])!.name;
 }
 
 describe("EdgeAlb", () => {
@@ -171,9 +170,10 @@ describe("EdgeAlb", () => {
                 expect(allow[0].Principal).to.deep.equal({ AWS: `arn:aws:iam::${TOKYO_ELB_ACCOUNT}:root` });
             });
 
-            it(https ? "serves HTTPS with a TLS 1.3 policy and the validated certificate, and redirects 80 to it (301)" : "serves plain HTTP on 80 only, forwarding to web", () => {
+            it(https ? "serves HTTPS with a TLS 1.3 policy and the validated certificate, and redirects 80 to it (301)" : "serves plain HTTP on 80 only", () => {
                 const listeners = run.ofType(LISTENER);
-                const web = targetGroupByPort(run, 3000).state.arn;
+                // Every path is a rule's (web's catch-all last): the default action answers only what no rule takes.
+                const noRoute = [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", messageBody: "Not found", statusCode: "404" } }];
                 if (https) {
                     expect(listeners).to.have.length(2);
                     const tls = listeners.find((l) => l.inputs.port === 443)!.inputs;
@@ -182,7 +182,7 @@ describe("EdgeAlb", () => {
                     const validation = run.one("aws:acm/certificateValidation:CertificateValidation");
                     expect(tls.certificateArn).to.equal(validation.state.certificateArn);
                     expect(tls.certificateArn).to.equal(run.outputs.certificateArn);
-                    expect(forwardTarget(listeners.find((l) => l.inputs.port === 443)!)).to.equal(web);
+                    expect(listeners.find((l) => l.inputs.port === 443)!.inputs.defaultActions).to.deep.equal(noRoute);
                     const http = listeners.find((l) => l.inputs.port === 80)!.inputs;
                     expect(http.protocol).to.equal("HTTP");
                     expect(http.defaultActions).to.deep.equal([{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
@@ -191,48 +191,57 @@ describe("EdgeAlb", () => {
                     expect(listeners).to.have.length(1);
                     expect(listeners[0].inputs.port).to.equal(80);
                     expect(listeners[0].inputs.protocol).to.equal("HTTP");
-                    expect(forwardTarget(listeners[0])).to.equal(web);
+                    expect(listeners[0].inputs.defaultActions).to.deep.equal(noRoute);
                     expect(run.outputs.httpsListenerArn).to.equal(undefined);
                 }
             });
 
-            it("routes every Dify api path (exact and /*) to api, in rules of at most 5 values, /e/* to the plugin daemon, nothing else", () => {
+            it("routes every location upstream's nginx serves at the pinned release to its service, within the ALB's limits", () => {
                 const forwarding = run.ofType(LISTENER).find((l) => l.inputs.port === (https ? 443 : 80))!;
                 const rules = run.ofType(RULE);
                 for (const r of rules) {
                     expect(r.inputs.listenerArn, r.name).to.equal(forwarding.state.arn);
-                    expect(pathValues(r).length, r.name).to.be.within(1, ALB_MAX_CONDITION_VALUES);
+                    const values = r.inputs.conditions.flatMap((c: { pathPattern?: { values?: string[]; regexValues?: string[] } }) => [...(c.pathPattern?.values ?? []), ...(c.pathPattern?.regexValues ?? [])]);
+                    expect(values.length, r.name).to.be.within(1, ALB_MAX_CONDITION_VALUES);
+                    expect(values.length, r.name).to.be.at.most(ALB_MAX_RULE_VALUES);
                 }
                 const priorities = rules.map((r) => r.inputs.priority);
                 expect(new Set(priorities).size).to.equal(priorities.length);
-
-                const api = targetGroupByPort(run, 5001).state.arn;
-                const daemon = targetGroupByPort(run, 5002).state.arn;
-                const expectedApi = DIFY_API_PREFIXES.flatMap((p) => [p, `${p}/*`]);
-                const apiRules = rules.filter((r) => forwardTarget(r) === api);
-                expect(apiRules).to.have.length(Math.ceil(expectedApi.length / ALB_MAX_CONDITION_VALUES));
-                const apiValues = apiRules.flatMap(pathValues);
-                expect(apiValues).to.have.members(expectedApi);
-                // Seed 000 missed these two: file previews and plugin endpoints broke.
-                expect(apiValues).to.include.members(["/files", "/files/*"]);
-                const daemonRules = rules.filter((r) => forwardTarget(r) === daemon);
-                expect(daemonRules.flatMap(pathValues)).to.deep.equal(["/e/*"]);
-                expect(apiRules.length + daemonRules.length, "every rule forwards to api or the plugin daemon").to.equal(rules.length);
-                // The daemon's other endpoints and Dify's inner API must never be public.
-                for (const v of [...apiValues, ...daemonRules.flatMap(pathValues)]) {
-                    expect(v).to.not.match(/^\/inner|^\/plugin|^\/\*$/);
+                // The release's own nginx locations (config/upstream, read from its default.conf.template), each at
+                // its exact path and below it.
+                const release = DIFY_RELEASES[settings.cluster.images.difyTag];
+                for (const { location, service } of release.routes.locations) {
+                    // nginx: `location /api` is the path and what follows it; `location /e/` only what is below it.
+                    const base = location.replace(/\/$/, "");
+                    const paths = location.endsWith("/") ? [`${base}/something/deeper`] : [location, `${base}/something/deeper`];
+                    for (const path of paths) {
+                        expect(routedTo(run, forwarding, path), `${path} (nginx location ${location} -> ${service})`).to.equal(SERVICE_TARGET_GROUP[service]);
+                    }
+                }
+                // nginx prefix locations would also catch /apps or /v1beta; the console's own pages must stay web's.
+                for (const page of ["/apps", "/app/1234/workflow", "/datasets/1/api", "/explore/apps", "/signin", "/install", "/filesystem"]) {
+                    expect(routedTo(run, forwarding, page), page).to.equal("edge-web");
+                }
+                // MCP clients probe OAuth metadata on the host: the api answers (404), never web or a sign-in.
+                expect(routedTo(run, forwarding, "/.well-known/oauth-protected-resource")).to.equal("edge-api");
+                // The daemon's other endpoints and Dify's inner API are never public (they fall to web's pages).
+                for (const inner of ["/inner/api/invoke/llm", "/plugin/abc/dispatch/tool/invoke", "/health/check"]) {
+                    expect(routedTo(run, forwarding, inner), inner).to.equal("edge-web");
                 }
             });
 
-            it("checks Dify's real health endpoints on ip targets, with names under 32 characters", () => {
+            it("checks Dify's real health endpoints on ip targets, web's without the api, with names under 32 characters", () => {
+                // web's `/` renders on the server and waits for the api's system features: a static file instead.
                 const expected = [
-                    { port: 3000, path: "/", matcher: "200-399" },
-                    { port: 5001, path: "/health", matcher: "200" },
-                    { port: 5002, path: "/health/check", matcher: "200" },
-                ];
-                expect(run.ofType(TG)).to.have.length(3);
+                    { short: "web", port: 3000, path: "/favicon.ico", matcher: "200" },
+                    { short: "api", port: 5001, path: "/health", matcher: "200" },
+                    { short: "plugin", port: 5002, path: "/health/check", matcher: "200" },
+                    { short: "ws", port: 5001, path: "/health", matcher: "200" },
+                ] as const;
+                expect(run.ofType(TG)).to.have.length(4);
                 for (const e of expected) {
-                    const tg = targetGroupByPort(run, e.port).inputs;
+                    const tg = targetGroup(run, e.short).inputs;
+                    expect(tg.port).to.equal(e.port);
                     expect(tg.targetType).to.equal("ip");
                     expect(tg.protocol).to.equal("HTTP");
                     expect(tg.vpcId).to.equal(run.outputs.vpcId);
@@ -259,7 +268,7 @@ describe("EdgeAlb", () => {
                     expect(tg.inputs.deregistrationDelay, tg.name).to.be.below(AWS_DEFAULT_DEREGISTRATION_DELAY);
                 }
                 // api drains long enough for an SSE answer in flight to finish (a minute at least), as configured.
-                const api = targetGroupByPort(run, 5001).inputs;
+                const api = targetGroup(run, "api").inputs;
                 expect(api.deregistrationDelay).to.equal(settings.edge.apiDeregistrationDelaySeconds);
                 expect(api.deregistrationDelay).to.be.at.least(60);
             });
@@ -285,9 +294,10 @@ describe("EdgeAlb", () => {
                 expect(run.outputs.albArnSuffix).to.equal(lb.arnSuffix);
                 expect(run.outputs.albSecurityGroupId).to.equal(run.one(SG, "edge-alb").id);
                 expect(run.outputs.targetGroupArns).to.deep.equal({
-                    web: targetGroupByPort(run, 3000).state.arn,
-                    api: targetGroupByPort(run, 5001).state.arn,
-                    pluginDaemon: targetGroupByPort(run, 5002).state.arn,
+                    web: targetGroup(run, "web").state.arn,
+                    api: targetGroup(run, "api").state.arn,
+                    pluginDaemon: targetGroup(run, "plugin").state.arn,
+                    apiWebsocket: targetGroup(run, "ws").state.arn,
                 });
                 expect(run.outputs.publicUrl).to.equal(https ? `https://${readStackFile(stack).config["dify-aws:domainName"]}` : `http://${lb.dnsName}`);
             });
@@ -447,7 +457,7 @@ describe("EdgeAlb", () => {
             const longest = "abcdefghijkl";
             const run = await runProgram(longest, { "aws:region": "ap-southeast-7" });
             const names = [run.one(LB).inputs.name, ...run.ofType(TG).map((t) => t.inputs.name)];
-            expect(names).to.have.length(4);
+            expect(names).to.have.length(5);
             for (const n of names) {
                 expect(n, n).to.include(longest);
                 expect(n.length, n).to.be.at.most(ALB_MAX_NAME);
@@ -494,7 +504,7 @@ describe("EdgeAlb", () => {
             expect(run.ofType("aws:wafv2/ipSet:IpSet")).to.have.length(0);
         });
 
-        it("hands DifyCluster the forwarding listener, the ALB security group and the three target groups", async () => {
+        it("hands DifyCluster the forwarding listener, the ALB security group and the four target groups", async () => {
             const fixture = path.join(__dirname, "edgeAlb.fixture.ts");
             for (const stack of ["dev", "prd"] as const) {
                 delete require.cache[require.resolve(fixture)];
@@ -506,9 +516,10 @@ describe("EdgeAlb", () => {
                 expect(a.loadBalancerArnSuffix).to.equal(run.one(LB).state.arnSuffix);
                 expect(a.publicUrl).to.equal(run.outputs.publicUrl);
                 expect(a.publicUrl).to.not.match(/\/$/);
-                const ports = { web: 3000, api: 5001, pluginDaemon: 5002 };
-                for (const [role, port] of Object.entries(ports)) {
-                    const tg = targetGroupByPort(run, port).state;
+                const shorts = { web: "web", api: "api", pluginDaemon: "plugin", apiWebsocket: "ws" } as const;
+                expect(Object.keys(a.targetGroups).sort()).to.deep.equal(Object.keys(shorts).sort());
+                for (const [role, short] of Object.entries(shorts)) {
+                    const tg = targetGroup(run, short).state;
                     expect(a.targetGroups[role], role).to.deep.equal({ arn: tg.arn, arnSuffix: tg.arnSuffix });
                 }
             }

@@ -28,6 +28,7 @@ interface Group {
 
 /** Keys whose value lands on no resource by design, with the reason. */
 const LANDS_NOWHERE: Record<string, string> = {
+    sandboxImageTag: "single-valued: every release of the compatibility table (config/upstream) pins sandbox 0.2.15, so no other value is valid today; the image it sets is asserted in difyCluster.test.ts and another value is refused (below)",
     acknowledgeNoInternetEgress: "a gate: natGateways \"none\" is refused without it (test/network.test.ts); what lands is natGateways'",
     acknowledgeActiveHoursInProduction: "a gate: activeHours on a stack with deletionProtection is refused without it (test/costLevers.test.ts); what lands is activeHours'",
 };
@@ -54,6 +55,7 @@ const T = {
     record: "aws:route53/record:Record",
     ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     webAcl: "aws:wafv2/webAcl:WebAcl",
+    rule: "aws:lb/listenerRule:ListenerRule",
     ipSet: "aws:wafv2/ipSet:IpSet",
     taskDef: "aws:ecs/taskDefinition:TaskDefinition",
     service: "aws:ecs/service:Service",
@@ -95,6 +97,14 @@ const MIRROR = "https://pypi.internal.example.com/simple/";
 const REGISTRY = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mirror";
 const ACTIVE_HOURS = { timezone: "Asia/Tokyo", weekdays: "MON-FRI", start: "09:00", stop: "19:00" };
 const subnets = (tier: string) => [`subnet-0${tier}00000000000000a`, `subnet-0${tier}00000000000000b`];
+const OIDC = "https://login.example.com/tenant/v2.0";
+const POOL = "arn:aws:cognito-idp:ap-northeast-1:123456789012:userpool/ap-northeast-1_AbCdEf123";
+/** The authenticate action of web's catch-all rule (SSO on). */
+const webAuth = (run: ProgramRun) => {
+    const action = inputs(run, T.rule, "edge-web").actions.find((a: { type: string }) => a.type.startsWith("authenticate-"));
+    expect(action, "web's rule authenticates").to.not.equal(undefined);
+    return action.authenticateOidc ?? action.authenticateCognito;
+};
 
 // Task sizes of group "prd-cluster" as their rows set them: each one a Fargate pair, not the stack's.
 const [webCpu, webMemory] = size("web", "1024", "2048");
@@ -110,6 +120,12 @@ const [workerMin, workerMax] = tasks("worker", 3, 8);
 const [daemonMin, daemonMax] = tasks("plugin-daemon", 3, 6);
 const [sandboxMin, sandboxMax] = tasks("sandbox", 3, 8);
 const [proxyMin, proxyMax] = tasks("ssrf-proxy", 3, 6);
+const [websocketCpu, websocketMemory] = size("api-websocket", "1024", "2048");
+const [agentCpu, agentMemory] = size("agent-backend", "1024", "2048");
+const [agentSandboxCpu, agentSandboxMemory] = size("agent-sandbox", "2048", "4096");
+const [agentProxyCpu, agentProxyMemory] = size("agent-ssrf-proxy", "512", "1024");
+const [agentMin, agentMax] = tasks("agent-backend", 3, 6);
+const [agentProxyMin, agentProxyMax] = tasks("agent-ssrf-proxy", 2, 3);
 
 const GROUPS: Group[] = [
     {
@@ -170,7 +186,8 @@ const GROUPS: Group[] = [
                 const rule = inputs(run, T.lifecycle, "data-files").rules.find((r: { id: string }) => r.id === "expire-noncurrent-versions");
                 expect(rule.noncurrentVersionExpiration.noncurrentDays).to.equal(30);
             } },
-            { key: "pluginDaemonSharedStorage", value: false, lands: (run) => expect(run.ofType(T.efs)).to.have.length(0) },
+            { key: "pluginDaemonSharedStorage", value: false, lands: (run) => expect(run.ofType(T.efs).map((f) => f.name)).to.deep.equal(["data-agent-workspace-efs"]) },
+            { key: "workspaceThroughputMode", value: "bursting", lands: (run) => expect(inputs(run, T.efs, "data-agent-workspace-efs").throughputMode).to.equal("bursting") },
             { key: "dataApplyImmediately", value: true, lands: (run) => expect(inputs(run, T.cluster, "data-db").applyImmediately).to.equal(true) },
         ],
     },
@@ -179,7 +196,7 @@ const GROUPS: Group[] = [
         stack: "prd",
         rows: [
             { key: "albAllowedCidrs", value: ["192.0.2.0/24"], lands: (run) => expect(inputs(run, T.ingress, "edge-443-from-192-0-2-0-24").cidrIpv4).to.equal("192.0.2.0/24") },
-            { key: "albIdleTimeoutSeconds", value: 900, lands: (run) => expect(inputs(run, T.lb, "edge-alb").idleTimeout).to.equal(900) },
+            { key: "albIdleTimeoutSeconds", value: 2000, lands: (run) => expect(inputs(run, T.lb, "edge-alb").idleTimeout).to.equal(2000) },
             { key: "albDesyncMitigationMode", value: "strictest", lands: (run) => expect(inputs(run, T.lb, "edge-alb").desyncMitigationMode).to.equal("strictest") },
             { key: "albApiDeregistrationDelaySeconds", value: 60, lands: (run) => expect(inputs(run, T.targetGroup, "edge-api").deregistrationDelay).to.equal(60) },
             { key: "albSslPolicy", value: "ELBSecurityPolicy-TLS13-1-3-2021-06", lands: (run) => expect(inputs(run, T.listener, "edge-https").sslPolicy).to.equal("ELBSecurityPolicy-TLS13-1-3-2021-06") },
@@ -204,12 +221,16 @@ const GROUPS: Group[] = [
                 const common = inputs(run, T.webAcl, "edge-waf").rules.find((r: { name: string }) => r.name === "AWSManagedRulesCommonRuleSet");
                 expect(common.statement.managedRuleGroupStatement.ruleActionOverrides.map((o: { name: string }) => o.name)).to.deep.equal(["SizeRestrictions_BODY"]);
             } },
-            { key: "difyImageTag", value: "1.17.2", lands: (run) => {
-                expect(containerOf(run, "api").image).to.match(/\/langgenius\/dify-api:1\.17\.2$/);
-                expect(containerOf(run, "web").image).to.match(/\/langgenius\/dify-web:1\.17\.2$/);
+            // The 1.16.1 release of the compatibility table, whose images go together.
+            { key: "difyImageTag", value: "1.16.1", lands: (run) => {
+                expect(containerOf(run, "api").image).to.match(/\/langgenius\/dify-api:1\.16\.1$/);
+                expect(containerOf(run, "web").image).to.match(/\/langgenius\/dify-web:1\.16\.1$/);
             } },
-            { key: "pluginDaemonImageTag", value: "0.6.11-local", lands: (run) => expect(containerOf(run, "plugin-daemon").image).to.match(/\/langgenius\/dify-plugin-daemon:0\.6\.11-local$/) },
-            { key: "sandboxImageTag", value: "0.2.16", lands: (run) => expect(containerOf(run, "sandbox").image).to.match(/\/langgenius\/dify-sandbox:0\.2\.16$/) },
+            { key: "pluginDaemonImageTag", value: "0.6.3-local", lands: (run) => expect(containerOf(run, "plugin-daemon").image).to.match(/\/langgenius\/dify-plugin-daemon:0\.6\.3-local$/) },
+            { key: "agentImageTag", value: "1.16.1", lands: (run) => {
+                expect(containerOf(run, "agent-backend").image).to.match(/\/langgenius\/dify-agent-backend:1\.16\.1$/);
+                expect(containerOf(run, "agent-sandbox").image).to.match(/\/langgenius\/dify-agent-local-sandbox:1\.16\.1$/);
+            } },
             { key: "ssrfProxyImage", value: "ubuntu/squid:6.10-24.10_beta", lands: (run) => expect(containerOf(run, "ssrf-proxy").image).to.match(/\/ubuntu\/squid:6\.10-24\.10_beta$/) },
             { key: "dockerHubCredentialsSecretArn", value: OTHER_PTC_SECRET, lands: (run) => expect(inputs(run, T.pullThrough, "dify-docker-hub").credentialArn).to.equal(OTHER_PTC_SECRET) },
             { key: "albRequestsPerTarget", value: 500, lands: (run) => {
@@ -244,6 +265,19 @@ const GROUPS: Group[] = [
             { key: "sandboxMemory", value: 2048, lands: sandboxMemory },
             { key: "sandboxMinTasks", value: 3, lands: sandboxMin },
             { key: "sandboxMaxTasks", value: 8, lands: sandboxMax },
+            { key: "apiWebsocketCpu", value: 1024, lands: websocketCpu },
+            { key: "apiWebsocketMemory", value: 2048, lands: websocketMemory },
+            { key: "agentBackendCpu", value: 1024, lands: agentCpu },
+            { key: "agentBackendMemory", value: 2048, lands: agentMemory },
+            { key: "agentBackendMinTasks", value: 3, lands: agentMin },
+            { key: "agentBackendMaxTasks", value: 6, lands: agentMax },
+            { key: "agentSandboxCpu", value: 2048, lands: agentSandboxCpu },
+            { key: "agentSandboxMemory", value: 4096, lands: agentSandboxMemory },
+            { key: "agentSsrfProxyCpu", value: 512, lands: agentProxyCpu },
+            { key: "agentSsrfProxyMemory", value: 1024, lands: agentProxyMemory },
+            { key: "agentSsrfProxyMinTasks", value: 2, lands: agentProxyMin },
+            { key: "agentSsrfProxyMaxTasks", value: 3, lands: agentProxyMax },
+            { key: "appMaxExecutionTimeSeconds", value: 600, lands: (run) => expect(env(run, "worker").APP_MAX_EXECUTION_TIME).to.equal("600") },
             { key: "ssrfProxyCpu", value: 512, lands: proxyCpu },
             { key: "ssrfProxyMemory", value: 1024, lands: proxyMemory },
             { key: "ssrfProxyMinTasks", value: 3, lands: proxyMin },
@@ -309,6 +343,53 @@ const GROUPS: Group[] = [
         ],
     },
     {
+        name: "prd: Dify features off, split exposure, console SSO by OIDC",
+        stack: "prd",
+        enablers: {
+            oidcIssuer: OIDC,
+            oidcAuthorizationEndpoint: `${OIDC}/authorize`,
+            oidcTokenEndpoint: `${OIDC}/token`,
+            oidcUserInfoEndpoint: `${OIDC}/userinfo`,
+            oidcClientId: "dify-alb",
+        },
+        secretKeys: ["oidcClientSecret"],
+        rows: [
+            { key: "agentV2Enabled", value: false, lands: (run) => {
+                expect(run.ofType(T.service).map((x) => x.name)).to.not.include("dify-agent-backend");
+                expect(env(run, "web").NEXT_PUBLIC_ENABLE_AGENT_V2).to.equal("false");
+            } },
+            { key: "collaborationEnabled", value: false, lands: (run) => {
+                expect(run.ofType(T.service).map((x) => x.name)).to.not.include("dify-api-websocket");
+                expect(env(run, "api").ENABLE_COLLABORATION_MODE).to.equal("false");
+            } },
+            { key: "albMachinePathCidrs", value: ["0.0.0.0/0"], lands: (run) => expect(inputs(run, T.ingress, "edge-machine-443-from-0-0-0-0-0").cidrIpv4).to.equal("0.0.0.0/0") },
+            { key: "consoleAuth", value: "oidc", lands: (run) => expect(webAuth(run).onUnauthenticatedRequest).to.equal("authenticate") },
+            { key: "consoleAuthScope", value: "openid email", lands: (run) => expect(webAuth(run).scope).to.equal("openid email") },
+            { key: "consoleAuthSessionTimeoutSeconds", value: 3600, lands: (run) => expect(webAuth(run).sessionTimeout).to.equal(3600) },
+            { key: "consoleAuthSessionCookieName", value: "DifySso", lands: (run) => expect(webAuth(run).sessionCookieName).to.equal("DifySso") },
+            { key: "oidcIssuer", value: OIDC, lands: (run) => expect(webAuth(run).issuer).to.equal(OIDC) },
+            { key: "oidcAuthorizationEndpoint", value: `${OIDC}/authorize`, lands: (run) => expect(webAuth(run).authorizationEndpoint).to.equal(`${OIDC}/authorize`) },
+            { key: "oidcTokenEndpoint", value: `${OIDC}/token`, lands: (run) => expect(webAuth(run).tokenEndpoint).to.equal(`${OIDC}/token`) },
+            { key: "oidcUserInfoEndpoint", value: `${OIDC}/userinfo`, lands: (run) => expect(webAuth(run).userInfoEndpoint).to.equal(`${OIDC}/userinfo`) },
+            { key: "oidcClientId", value: "dify-alb", lands: (run) => expect(webAuth(run).clientId).to.equal("dify-alb") },
+            { key: "oidcClientSecret", value: "an-oidc-client-secret-Zq7", lands: (run) => {
+                expect(webAuth(run).clientSecret).to.equal("an-oidc-client-secret-Zq7");
+                // Pulumi keeps the whole actions input secret (in state, in previews) once one value in it is.
+                expect(run.one(T.rule, "edge-web").secretPaths).to.include("actions");
+            } },
+        ],
+    },
+    {
+        name: "prd: console SSO by Cognito",
+        stack: "prd",
+        enablers: { consoleAuth: "cognito" },
+        rows: [
+            { key: "cognitoUserPoolArn", value: POOL, lands: (run) => expect(webAuth(run).userPoolArn).to.equal(POOL) },
+            { key: "cognitoUserPoolClientId", value: "1example23456789abcd", lands: (run) => expect(webAuth(run).userPoolClientId).to.equal("1example23456789abcd") },
+            { key: "cognitoUserPoolDomain", value: "acme-dify", lands: (run) => expect(webAuth(run).userPoolDomain).to.equal("acme-dify") },
+        ],
+    },
+    {
         name: "prd: provisioned Aurora, Redis OSS, authenticated Docker Hub pulls, a stored SMTP password, an internal ALB",
         stack: "prd",
         enablers: {
@@ -360,6 +441,8 @@ describe("every key of Pulumi.yaml lands on a resource", () => {
         expect(configErrorFor("dev", { natGateways: "none" })).to.include("acknowledgeNoInternetEgress");
         expect(configErrorFor("prd", { activeHours: JSON.stringify(ACTIVE_HOURS) })).to.include("acknowledgeActiveHoursInProduction");
         const smtp = { smtpServer: "smtp.example.com", smtpUsername: "u", mailDefaultSendFrom: "a@example.com", smtpPasswordSecretArn: SMTP_SECRET };
+        // sandboxImageTag: only the release's own sandbox is accepted.
+        expect(configErrorFor("prd", { sandboxImageTag: "0.2.16" })).to.include('dify-aws:sandboxImageTag = "0.2.16"').and.to.include("sandboxImageTag 0.2.15");
         expect(configErrorFor("dev", { ...smtp, smtpUseTls: false })).to.match(/smtpUseTls true/);
     });
 

@@ -611,6 +611,7 @@ describe("ManagedData: variants", () => {
             logs: { retentionInDays: 14 },
             namePrefix: "dify-probe",
             settings: settings.data,
+            workspaces: { subnetIds: [], subnetCount: 0, plugin: false, agent: false, throughputMode: "elastic" },
         });
         const value = <V>(o: pulumi.Output<V>) => (o as unknown as { promise(): Promise<V> }).promise();
         const arn = await value(data.databaseSecretArn);
@@ -622,7 +623,9 @@ describe("ManagedData: variants", () => {
         expect(data.cache.celeryBrokerUrl.jsonKey).to.equal(undefined);
         expect(await value(data.cache.celeryBrokerUrl.secretArn)).to.equal(await value(data.celeryBrokerUrlSecretArn));
         expect(await value(data.cache.authToken.secretArn)).to.equal(await value(data.cacheAuthTokenSecretArn));
-        expect(data.secretArns).to.have.length(3);
+        expect(data.cache.agentRedisUrl.jsonKey).to.equal(undefined);
+        expect(await value(data.cache.agentRedisUrl.secretArn)).to.equal(await value(data.agentRedisUrlSecretArn));
+        expect(data.secretArns).to.have.length(4);
         // The alarms need one dimension value per node, counted before anything is deployed.
         expect(data.instanceIdentifiers).to.have.length(1 + settings.data.database.readerCount);
         expect(data.cacheMemberClusterIds).to.have.length(1 + settings.data.cache.replicaCount);

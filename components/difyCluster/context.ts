@@ -4,6 +4,7 @@ import type { DifyRole } from "../../config/roles";
 import type { ActiveHours } from "../../config/schedule";
 import type { AwsContext } from "../awsContext";
 import type { CacheConnection, DatabaseConnection, EdgeAttachment, FileBucket, SharedFileSystem } from "../contracts";
+import { ROLE_SPECS } from "./roles";
 import type { LogGroupSettings } from "../logGroup";
 
 export interface DifyClusterArgs {
@@ -33,6 +34,11 @@ export interface DifyClusterArgs {
      * its access point with TLS and IAM. Undefined keeps the working path on each task's own storage.
      */
     pluginWorkspace?: SharedFileSystem;
+    /**
+     * The agent sandbox's homes and workspaces (ManagedData's EFS file system, access points `home` and
+     * `workspace`), mounted at /home/dify and /workspace. Required when Agent v2 is on.
+     */
+    agentWorkspace?: SharedFileSystem;
     /** Images, sizes, task counts, Spot, ECS Exec, Bedrock, SMTP and extra env/secrets (config/cluster.ts). */
     settings: ClusterSettings;
     /** When the stack runs: outside it every service (beat too) is scaled to 0 tasks. Undefined: always on. */
@@ -46,21 +52,18 @@ export interface ClusterScope {
     parent: pulumi.Resource;
     ctx: AwsContext;
     args: DifyClusterArgs;
+    /** The roles that run (every role but those of a Dify feature that is off), in the table's order. */
+    roles: DifyRole[];
 }
 
-/** Cloud Map / ECS names use hyphens. */
-export const KEBAB: Record<DifyRole, string> = {
-    web: "web",
-    api: "api",
-    worker: "worker",
-    beat: "beat",
-    pluginDaemon: "plugin-daemon",
-    sandbox: "sandbox",
-    ssrfProxy: "ssrf-proxy",
-};
-
-export const ROLES = Object.keys(KEBAB) as DifyRole[];
+/** Cloud Map / ECS names use hyphens (roles.ts). */
+export const KEBAB = mapValues(ROLE_SPECS, (spec) => spec.kebab);
 
 export function mapValues<K extends string, A, B>(rec: Record<K, A>, f: (a: A, k: K) => B): Record<K, B> {
     return Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, f(v as A, k as K)])) as Record<K, B>;
+}
+
+/** The same for a partial record: only the keys it has. */
+export function mapDefined<K extends string, A, B>(rec: Partial<Record<K, A>>, f: (a: A, k: K) => B): Partial<Record<K, B>> {
+    return Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, f(v as A, k as K)])) as Partial<Record<K, B>>;
 }

@@ -1,11 +1,24 @@
 /** The task execution role (pulls, logs, secrets) and one task role per Dify role, each scoped to ARNs. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EFS_TASK_ACTIONS } from "../pluginWorkspace";
+import { EFS_TASK_ACTIONS } from "../sharedWorkspace";
 import type { DifyRole } from "../../config/roles";
+import type { SharedFileSystem } from "../contracts";
 import { ClusterScope, KEBAB } from "./context";
 import type { EcrSource } from "./images";
-import { S3_ROLES } from "./roles";
+import { ROLE_SPECS } from "./roles";
+
+/**
+ * Roles that run users' code (code nodes, agent shells) and so never get ECS Exec's SSM channels: whatever the task
+ * role may do, that code can do too, through the task's credentials endpoint (169.254.170.2, which security groups
+ * cannot filter). Their task roles hold only what the role itself needs.
+ */
+export const NO_EXEC_ROLES: readonly DifyRole[] = ["sandbox", "agentSandbox"];
+
+/** Whether ECS Exec is on for a role: the stack's setting, never for a role that runs users' code. */
+export function execEnabled(scope: ClusterScope, role: DifyRole): boolean {
+    return scope.args.settings.ecsExecEnabled && !NO_EXEC_ROLES.includes(role);
+}
 
 /** Actions AWS does not scope to resources; the only ones granted on `*`. */
 export const UNSCOPED_ACTIONS = [
@@ -120,7 +133,7 @@ export function taskRole(scope: ClusterScope, role: DifyRole, execAudit: aws.clo
         { parent },
     );
     const statements: Statement[] = [];
-    if (S3_ROLES.includes(role)) {
+    if (ROLE_SPECS[role].reaches.bucket) {
         // Dify HEADs the bucket at start (ListBucket) and reads, writes and deletes objects. Large uploads go up in
         // parts (boto3 and the daemon's AWS SDK switch to multipart above their threshold), and a failed one is
         // aborted, which needs its own permission; the bucket's lifecycle also cleans up what an abort missed.
@@ -143,16 +156,20 @@ export function taskRole(scope: ClusterScope, role: DifyRole, execAudit: aws.clo
             });
         }
     }
+    // ECS mounts a shared file system with IAM authorization: the task role must be allowed the client actions, and
+    // only through the role's own access points (the file system's own policy refuses any other way in).
+    const mountStatement = (sid: string, fs: SharedFileSystem): Statement => ({
+        Sid: sid,
+        Effect: "Allow",
+        Action: EFS_TASK_ACTIONS,
+        Resource: fs.fileSystemArn,
+        Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": Object.values(fs.accessPoints).map((ap) => ap.arn) } },
+    });
     if (role === "pluginDaemon" && args.pluginWorkspace) {
-        // ECS mounts the working path with IAM authorization: the task role must be allowed the client actions, and
-        // only through the access point (the file system's own policy refuses any other way in).
-        statements.push({
-            Sid: "MountPluginWorkspace",
-            Effect: "Allow",
-            Action: EFS_TASK_ACTIONS,
-            Resource: args.pluginWorkspace.fileSystemArn,
-            Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": args.pluginWorkspace.accessPointArn } },
-        });
+        statements.push(mountStatement("MountPluginWorkspace", args.pluginWorkspace));
+    }
+    if (role === "agentSandbox" && args.agentWorkspace) {
+        statements.push(mountStatement("MountAgentWorkspace", args.agentWorkspace));
     }
     if (role === "pluginDaemon" && s.bedrockModelArns.length > 0) {
         // Model-provider plugins run inside the daemon, so the daemon's role is the one Bedrock sees.
@@ -163,7 +180,7 @@ export function taskRole(scope: ClusterScope, role: DifyRole, execAudit: aws.clo
             Resource: s.bedrockModelArns,
         });
     }
-    if (s.ecsExecEnabled) {
+    if (execEnabled(scope, role)) {
         statements.push(
             // The SSM message channels of ECS Exec have no resource-level permissions.
             {

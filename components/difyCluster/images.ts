@@ -9,6 +9,7 @@ import { ClusterSettings, ecrRegistry } from "../../config/cluster";
 import { DifyRole } from "../../config/roles";
 import { after } from "../ordering";
 import { ClusterScope, mapValues } from "./context";
+import { ImageKind, ROLE_SPECS } from "./roles";
 
 /** Docker Hub's registry endpoint, as ECR names the upstream of a pull-through cache rule. */
 export const DOCKER_HUB_REGISTRY = "registry-1.docker.io";
@@ -34,18 +35,18 @@ export interface ImagePlan {
     anonymous: boolean;
 }
 
-/** Image names per role, without a registry. */
+/** Image names per role, without a registry: each role's kind of image (roles.ts) at the release's tags. */
 function imageNames(s: ClusterSettings): Record<DifyRole, string> {
-    const api = `langgenius/dify-api:${s.images.difyTag}`;
-    return {
+    const byKind: Record<ImageKind, string> = {
+        api: `langgenius/dify-api:${s.images.difyTag}`,
         web: `langgenius/dify-web:${s.images.difyTag}`,
-        api,
-        worker: api,
-        beat: api,
         pluginDaemon: `langgenius/dify-plugin-daemon:${s.images.pluginDaemonTag}`,
         sandbox: `langgenius/dify-sandbox:${s.images.sandboxTag}`,
-        ssrfProxy: s.images.ssrfProxyImage,
+        squid: s.images.ssrfProxyImage,
+        agentBackend: `langgenius/dify-agent-backend:${s.images.agentTag}`,
+        agentSandbox: `langgenius/dify-agent-local-sandbox:${s.images.agentTag}`,
     };
+    return mapValues(ROLE_SPECS, (spec) => byKind[spec.image]);
 }
 
 /** Image references, with the optional registry prefix (pull-through cache or mirror). */

@@ -10,13 +10,17 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DifyRole, EnvTarget, ScaledRole, SCALED_ROLES } from "../../config/roles";
+import { DifyRole, EnvTarget, SCALED_ROLES, ScaledRole, SINGLE_ROLES, SingleRole } from "../../config/roles";
 import { awsContext } from "../awsContext";
 import {
-    PLUGIN_WORKING_PATH,
+    AGENT_PROXY_PASSAGES,
+    AGENT_SANDBOX_PATHS,
+    agentBackendEnvironment,
+    agentSandboxEnvironment,
     apiEnvironment,
     ContainerEnvironment,
     EnvironmentInputs,
+    PLUGIN_WORKING_PATH,
     pluginDaemonEnvironment,
     sandboxEnvironment,
     ssrfProxyEnvironment,
@@ -25,15 +29,15 @@ import {
 } from "../difyEnvironment";
 import { logGroup } from "../logGroup";
 import { DEFAULT_MIGRATION_TIMEOUT_SECONDS, MigrationGate } from "../migrationGate";
-import { squidConf } from "../ssrfProxyConfig";
-import { ClusterScope, DifyClusterArgs, KEBAB, mapValues, ROLES } from "./context";
+import { squidConf, SQUID_COMMAND } from "../ssrfProxyConfig";
+import { ClusterScope, DifyClusterArgs, KEBAB, mapDefined } from "./context";
 import { executionRole, taskRole } from "./iam";
 import { imagePlan } from "./images";
 import { roleSecurityGroups, securityGroupGraph } from "./network";
-import { GATED_ROLES, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
+import { ROLE_SPECS, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
 import { initPassword, innerKeys, smtpPassword } from "./secrets";
-import { autoscaling, beatSchedule, service } from "./services";
-import { taskDefinition } from "./tasks";
+import { autoscaling, service, singleTaskSchedule } from "./services";
+import { SharedMount, taskDefinition } from "./tasks";
 
 export type { DifyClusterArgs } from "./context";
 export { UNSCOPED_ACTIONS } from "./iam";
@@ -48,13 +52,13 @@ export { SCALING } from "./roles";
 export class DifyCluster extends pulumi.ComponentResource {
     public readonly clusterName: pulumi.Output<string>;
     public readonly clusterArn: pulumi.Output<string>;
-    /** ECS service name per role. */
-    public readonly serviceNames: Record<DifyRole, pulumi.Output<string>>;
-    /** Log group name per role, the migration task and the ECS Exec audit log. */
-    public readonly logGroupNames: Record<DifyRole | "migration" | "execAudit", pulumi.Output<string>>;
-    /** Security group per role (the migration task uses the api's). */
-    public readonly securityGroupIds: Record<DifyRole, pulumi.Output<string>>;
-    public readonly taskRoleArns: Record<DifyRole, pulumi.Output<string>>;
+    /** ECS service name per running role (a role of a Dify feature that is off has none). */
+    public readonly serviceNames: Partial<Record<DifyRole, pulumi.Output<string>>>;
+    /** Log group name per running role, the migration task and the ECS Exec audit log. */
+    public readonly logGroupNames: Partial<Record<DifyRole | "migration" | "execAudit", pulumi.Output<string>>>;
+    /** Security group per running role (the migration task uses the api's). */
+    public readonly securityGroupIds: Partial<Record<DifyRole, pulumi.Output<string>>>;
+    public readonly taskRoleArns: Partial<Record<DifyRole, pulumi.Output<string>>>;
     public readonly executionRoleArn: pulumi.Output<string>;
     /** The Cloud Map namespace services find each other in. */
     public readonly serviceConnectNamespaceArn: pulumi.Output<string>;
@@ -69,11 +73,18 @@ export class DifyCluster extends pulumi.ComponentResource {
     public readonly ecsExecCommand: pulumi.Output<string>;
     /** Image references per role as deployed. */
     public readonly images: Record<DifyRole, pulumi.Output<string>>;
+    /** The roles that run. */
+    public readonly roles: DifyRole[];
 
     constructor(name: string, args: DifyClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dify-aws:app:DifyCluster", name, {}, opts);
-        const scope: ClusterScope = { name, parent: this, ctx: awsContext(this), args };
         const s = args.settings;
+        const scope: ClusterScope = { name, parent: this, ctx: awsContext(this), args, roles: s.enabledRoles };
+        const roles = scope.roles;
+        this.roles = roles;
+        if (roles.includes("agentSandbox") && !args.agentWorkspace) {
+            throw new Error("DifyCluster: Agent v2 runs the agent sandbox, whose homes and workspaces need args.agentWorkspace");
+        }
         const prefix = args.namePrefix;
         const parent = { parent: this };
 
@@ -87,13 +98,14 @@ export class DifyCluster extends pulumi.ComponentResource {
         }
 
         // --- logs -----------------------------------------------------------------------------------------------
-        const logGroups = {} as Record<DifyRole | "migration" | "execAudit", aws.cloudwatch.LogGroup>;
-        for (const role of [...ROLES, "migration"] as (DifyRole | "migration")[]) {
+        const logGroups: Partial<Record<DifyRole | "migration" | "execAudit", aws.cloudwatch.LogGroup>> = {};
+        for (const role of [...roles, "migration"] as (DifyRole | "migration")[]) {
             const kebab = role === "migration" ? "migration" : KEBAB[role];
             logGroups[role] = logGroup(`${name}-${kebab}`, `/ecs/${prefix}/${kebab}`, args.logs, parent);
         }
-        logGroups.execAudit = logGroup(`${name}-exec-audit`, `/ecs/${prefix}/exec-audit`, args.logs, parent);
-        this.logGroupNames = mapValues(logGroups, (lg) => lg.name);
+        const execAudit = logGroup(`${name}-exec-audit`, `/ecs/${prefix}/exec-audit`, args.logs, parent);
+        logGroups.execAudit = execAudit;
+        this.logGroupNames = mapDefined(logGroups, (lg) => lg.name);
 
         // --- cluster ------------------------------------------------------------------------------------------------
         const namespace = new aws.servicediscovery.HttpNamespace(
@@ -145,7 +157,7 @@ export class DifyCluster extends pulumi.ComponentResource {
 
         // --- network ------------------------------------------------------------------------------------------------
         const sgs = roleSecurityGroups(scope);
-        this.securityGroupIds = mapValues(sgs, (sg) => sg.id);
+        this.securityGroupIds = mapDefined(sgs, (sg) => sg.id);
         const networkRules = securityGroupGraph(scope, sgs, images.ecr !== undefined);
 
         // --- IAM ------------------------------------------------------------------------------------------------------
@@ -155,6 +167,7 @@ export class DifyCluster extends pulumi.ComponentResource {
                 args.database.password.secretArn,
                 args.cache.authToken.secretArn,
                 args.cache.celeryBrokerUrl.secretArn,
+                ...(roles.includes("agentBackend") ? [args.cache.agentRedisUrl.secretArn] : []),
                 inner.secretArn,
                 init.secretArn,
                 ...(smtpPasswordRef ? [smtpPasswordRef.secretArn] : []),
@@ -166,16 +179,16 @@ export class DifyCluster extends pulumi.ComponentResource {
             ])
             .apply((arns) => [...new Set(arns)].sort());
         const ssmParameterArns = [...new Set(Object.values(s.extraSecrets).flat().filter((x) => x!.kind === "ssm").map((x) => x!.resourceArn))].sort();
-        const execution = executionRole(scope, images.ecr, secretArns, ssmParameterArns, Object.values(logGroups));
+        const execution = executionRole(scope, images.ecr, secretArns, ssmParameterArns, Object.values(logGroups) as aws.cloudwatch.LogGroup[]);
         this.executionRoleArn = execution.role.arn;
-        const taskRoles = {} as Record<DifyRole, aws.iam.Role>;
+        const taskRoles: Partial<Record<DifyRole, aws.iam.Role>> = {};
         const taskPolicies: pulumi.Resource[] = [];
-        for (const role of ROLES) {
-            const { role: r, policies } = taskRole(scope, role, logGroups.execAudit);
+        for (const role of roles) {
+            const { role: r, policies } = taskRole(scope, role, execAudit);
             taskRoles[role] = r;
             taskPolicies.push(...policies);
         }
-        this.taskRoleArns = mapValues(taskRoles, (r) => r.arn);
+        this.taskRoleArns = mapDefined(taskRoles, (r) => r.arn);
 
         // --- task definitions ---------------------------------------------------------------------------------------
         const envInputs: EnvironmentInputs = {
@@ -189,60 +202,74 @@ export class DifyCluster extends pulumi.ComponentResource {
             smtp: s.smtp && smtpPasswordRef ? { settings: s.smtp, password: smtpPasswordRef.valueFrom } : undefined,
             pipMirrorUrl: s.pipMirrorUrl,
             processes: s.processes,
+            features: s.features,
+            appMaxExecutionTimeSeconds: s.appMaxExecutionTimeSeconds,
         };
         const extras = (...targets: EnvTarget[]) => ({
             env: Object.assign({}, ...targets.map((t) => s.extraEnvironment[t] ?? {})) as Record<string, string>,
             secrets: targets.flatMap((t) => s.extraSecrets[t] ?? []),
         });
-        const envFor = (role: DifyRole | "migration"): ContainerEnvironment => {
-            const base = (() => {
-                switch (role) {
-                    case "web":
-                        return webEnvironment(envInputs);
-                    case "api":
-                    case "worker":
-                    case "beat":
-                    case "migration":
-                        return apiEnvironment(role, envInputs);
-                    case "pluginDaemon":
-                        return pluginDaemonEnvironment(envInputs);
-                    case "sandbox":
-                        return sandboxEnvironment(envInputs);
-                    case "ssrfProxy":
-                        return ssrfProxyEnvironment(squidConf(args.vpcCidr));
-                }
-            })();
-            // The migration task runs the api application: it takes the api's extras, then its own.
-            const x = role === "migration" ? extras("api", "migration") : extras(role);
-            return withExtras(base, x.env, x.secrets);
+        const baseEnvironment: Record<DifyRole | "migration", () => ContainerEnvironment> = {
+            web: () => webEnvironment(envInputs),
+            api: () => apiEnvironment("api", envInputs),
+            worker: () => apiEnvironment("worker", envInputs),
+            beat: () => apiEnvironment("beat", envInputs),
+            migration: () => apiEnvironment("migration", envInputs),
+            apiWebsocket: () => apiEnvironment("websocket", envInputs),
+            pluginDaemon: () => pluginDaemonEnvironment(envInputs),
+            sandbox: () => sandboxEnvironment(envInputs),
+            ssrfProxy: () => ssrfProxyEnvironment(squidConf(args.vpcCidr)),
+            agentBackend: () => agentBackendEnvironment(envInputs),
+            agentSandbox: () => agentSandboxEnvironment(envInputs),
+            agentSsrfProxy: () => ssrfProxyEnvironment(squidConf(args.vpcCidr, AGENT_PROXY_PASSAGES)),
         };
+        // The migration task runs the api application: it takes the api's extras, then its own.
+        const envFor = (role: DifyRole | "migration"): ContainerEnvironment => {
+            const x = role === "migration" ? extras("api", "migration") : extras(role);
+            return withExtras(baseEnvironment[role](), x.env, x.secrets);
+        };
+        const mountsOf = (role: DifyRole): SharedMount[] => {
+            if (role === "pluginDaemon" && args.pluginWorkspace) {
+                return [{ fileSystem: args.pluginWorkspace, accessPoint: "workingPath", containerPath: PLUGIN_WORKING_PATH }];
+            }
+            if (role === "agentSandbox" && args.agentWorkspace) {
+                return [
+                    { fileSystem: args.agentWorkspace, accessPoint: "home", containerPath: AGENT_SANDBOX_PATHS.home },
+                    { fileSystem: args.agentWorkspace, accessPoint: "workspace", containerPath: AGENT_SANDBOX_PATHS.workspace },
+                ];
+            }
+            return [];
+        };
+        const sizeOf = (role: DifyRole) => ((SINGLE_ROLES as readonly DifyRole[]).includes(role) ? s.singles[role as SingleRole] : s.roles[role as ScaledRole]);
 
-        const taskDefs = {} as Record<DifyRole | "migration", aws.ecs.TaskDefinition>;
-        for (const role of [...ROLES, "migration"] as (DifyRole | "migration")[]) {
-            const sizeRole: DifyRole = role === "migration" ? "api" : role;
-            const size = sizeRole === "beat" ? s.beat : s.roles[sizeRole as ScaledRole];
+        const taskDefs: Partial<Record<DifyRole | "migration", aws.ecs.TaskDefinition>> = {};
+        for (const role of [...roles, "migration"] as (DifyRole | "migration")[]) {
+            // The migration task runs with the api's image, size and identity (same application, same bucket access).
+            const as: DifyRole = role === "migration" ? "api" : role;
+            const size = sizeOf(as);
             taskDefs[role] = taskDefinition(scope, role, {
-                image: this.images[sizeRole],
-                cpuArchitecture: s.architectures[sizeRole],
+                image: this.images[as],
+                cpuArchitecture: s.architectures[as],
                 repositoryCredentialsSecretArn: images.repositoryCredentialsSecretArn,
                 env: envFor(role),
                 cpu: size.cpu,
                 memory: size.memory,
-                logGroup: logGroups[role],
+                logGroup: logGroups[role]!,
                 executionRoleArn: execution.role.arn,
-                // The migration task runs with the api's identity (same application, same bucket access).
-                taskRoleArn: taskRoles[sizeRole].arn,
-                sharedVolume: role === "pluginDaemon" && args.pluginWorkspace ? { fileSystem: args.pluginWorkspace, containerPath: PLUGIN_WORKING_PATH } : undefined,
+                taskRoleArn: taskRoles[as]!.arn,
+                mounts: role === "migration" ? [] : mountsOf(role),
+                // The squid proxies write their generated squid.conf and run squid (ssrfProxyConfig.ts): no custom image.
+                ...(ROLE_SPECS[as].image === "squid" ? { entryPoint: ["/bin/bash", "-c"], command: [SQUID_COMMAND] } : {}),
             });
         }
-        this.migrationTaskDefinitionArn = taskDefs.migration.arn;
+        this.migrationTaskDefinitionArn = taskDefs.migration!.arn;
 
         // --- migration gate ---------------------------------------------------------------------------------------
         const gate = new MigrationGate(
             `${name}-migration`,
             {
                 clusterArn: cluster.arn,
-                taskDefinitionArn: taskDefs.migration.arn,
+                taskDefinitionArn: taskDefs.migration!.arn,
                 containerName: "migration",
                 subnetIds: args.privateSubnetIds,
                 securityGroupIds: [sgs.api.id],
@@ -252,39 +279,43 @@ export class DifyCluster extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...(networkRules.dataPaths.api ?? []), ...networkRules.internet.api],
+                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...(networkRules.dataPaths.api ?? []), ...(networkRules.internet.api ?? [])],
             },
         );
         this.migrationTaskArn = gate.taskArn;
 
         // --- services, servers before their clients (roles.ts: STARTS_WITHOUT_TASKS) ----------------------------------
-        const services = {} as Record<DifyRole, aws.ecs.Service>;
-        const servers = (role: DifyRole) => serversOf(role).map((server) => services[server]);
-        for (const role of serviceCreationOrder(ROLES)) {
-            // No new task of the Dify version may start before its migration succeeded: api, worker and beat run the
-            // new schema's code, and web (same Dify tag) must not roll to a UI whose api stays on the old version when
-            // the migration fails. The plugin daemon, sandbox and proxy are versioned apart and never touch the schema.
-            const gated = GATED_ROLES.includes(role);
+        const services: Partial<Record<DifyRole, aws.ecs.Service>> = {};
+        const servers = (role: DifyRole) => serversOf(role, roles).map((server) => services[server]!);
+        for (const role of serviceCreationOrder(roles)) {
+            // No new task of the Dify version may start before its migration succeeded: api, worker, beat and the
+            // websocket run the new schema's code, and web (same Dify tag) must not roll to a UI whose api stays on the
+            // old version when the migration fails. The plugin daemon, sandboxes, proxies and agent backend are
+            // versioned apart and never touch Dify's schema.
+            const gated = ROLE_SPECS[role].gated;
             const startsWithoutTasks = STARTS_WITHOUT_TASKS.includes(role);
             services[role] = service(scope, role, {
                 clusterArn: cluster.arn,
                 namespaceArn: namespace.arn,
-                taskDefinitionArn: taskDefs[role].arn,
+                taskDefinitionArn: taskDefs[role]!.arn,
                 securityGroupId: sgs[role].id,
                 startsWithoutTasks,
                 dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...networkRules.all, ...(gated ? [gate] : []), ...(startsWithoutTasks ? [] : servers(role))],
             });
         }
-        this.serviceNames = mapValues(services, (svc) => svc.name);
+        this.serviceNames = mapDefined(services, (svc) => svc.name);
 
-        for (const role of SCALED_ROLES) {
-            // A role created without tasks gets its first ones when its target registers: after its servers exist.
-            autoscaling(scope, role, cluster.name, services[role], STARTS_WITHOUT_TASKS.includes(role) ? servers(role) : []);
+        for (const role of roles) {
+            if ((SCALED_ROLES as readonly DifyRole[]).includes(role)) {
+                // A role created without tasks gets its first ones when its target registers: after its servers exist.
+                autoscaling(scope, role as ScaledRole, cluster.name, services[role]!, STARTS_WITHOUT_TASKS.includes(role) ? servers(role) : []);
+            } else {
+                singleTaskSchedule(scope, role as SingleRole, cluster.name, services[role]!);
+            }
         }
-        beatSchedule(scope, cluster.name, services.beat);
 
         this.ecsExecCommand = s.ecsExecEnabled
-            ? pulumi.interpolate`aws ecs execute-command --region ${scope.ctx.region} --cluster ${cluster.name} --container api --interactive --command /bin/bash --task "$(aws ecs list-tasks --region ${scope.ctx.region} --cluster ${cluster.name} --service-name ${services.api.name} --desired-status RUNNING --query 'taskArns[0]' --output text)"`
+            ? pulumi.interpolate`aws ecs execute-command --region ${scope.ctx.region} --cluster ${cluster.name} --container api --interactive --command /bin/bash --task "$(aws ecs list-tasks --region ${scope.ctx.region} --cluster ${cluster.name} --service-name ${services.api!.name} --desired-status RUNNING --query 'taskArns[0]' --output text)"`
             : pulumi.output("ECS Exec is disabled on this stack (set dify-aws:ecsExecEnabled=true)");
 
         this.registerOutputs({

@@ -2,11 +2,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DifyRole } from "../../config/roles";
-import { INTERNAL } from "../difyEnvironment";
-import { NFS_PORT } from "../pluginWorkspace";
+import { NFS_PORT } from "../sharedWorkspace";
 import { SAFE_PORTS } from "../ssrfProxyConfig";
-import { ClusterScope, KEBAB, ROLES } from "./context";
-import { DATA_ROLES, SERVER_ROLES, SERVICE_CALLS } from "./roles";
+import { ClusterScope, KEBAB } from "./context";
+import { ROLE_SPECS, SERVICE_CALLS } from "./roles";
 
 interface SgRef {
     key: string;
@@ -21,6 +20,19 @@ interface SgRef {
  */
 export const SANDBOX_PRIVATE_START_ENDPOINTS = ["ecr.api", "ecr.dkr", "secretsmanager", "logs"];
 
+/** The ALB's paths to each role behind it, for the rule descriptions (EdgeAlb's route table has the paths). */
+const ALB_PATHS: Partial<Record<DifyRole, string>> = {
+    web: "the console and web app pages",
+    api: "console, service and web-app APIs, files, triggers, MCP",
+    pluginDaemon: "plugin endpoints under /e/",
+    apiWebsocket: "collaboration websockets under /socket.io/",
+};
+
+/** Roles that run users' code: with images from ECR they need no internet, only the endpoints and their proxy. */
+const RUNS_USERS_CODE: readonly DifyRole[] = ["sandbox", "agentSandbox"];
+/** The squid proxies: the only roles that reach the internet on more than 443, and only through squid's rules. */
+const PROXY_ROLES: readonly DifyRole[] = ["ssrfProxy", "agentSsrfProxy"];
+
 export interface SecurityGroupGraph {
     /** Every rule, for the services to depend on. */
     all: pulumi.Resource[];
@@ -33,7 +45,7 @@ export interface SecurityGroupGraph {
 /** One security group per role, with no rules of its own: the graph below adds each allowed path. */
 export function roleSecurityGroups(scope: ClusterScope): Record<DifyRole, aws.ec2.SecurityGroup> {
     const sgs = {} as Record<DifyRole, aws.ec2.SecurityGroup>;
-    for (const role of ROLES) {
+    for (const role of scope.roles) {
         sgs[role] = new aws.ec2.SecurityGroup(
             `${scope.name}-${KEBAB[role]}`,
             {
@@ -77,28 +89,40 @@ export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aw
         return rules;
     };
 
-    allow(alb, ref("web"), INTERNAL.web.port, "HTTP (everything but the api and /e/ paths)");
-    allow(alb, ref("api"), INTERNAL.api.port, "HTTP (console, service and web-app APIs, files, triggers)");
-    allow(alb, ref("pluginDaemon"), INTERNAL.pluginDaemon.port, "HTTP (plugin endpoints under /e/)");
-    for (const call of SERVICE_CALLS) {
-        allow(ref(call.caller), ref(call.server), SERVER_ROLES[call.server].port, call.why);
+    const running = (role: DifyRole) => scope.roles.includes(role);
+    for (const role of scope.roles) {
+        const lb = ALB_PATHS[role];
+        if (lb) {
+            allow(alb, ref(role), ROLE_SPECS[role].port!, `HTTP (${lb})`);
+        }
+    }
+    for (const call of SERVICE_CALLS.filter((c) => running(c.caller) && running(c.server))) {
+        allow(ref(call.caller), ref(call.server), ROLE_SPECS[call.server].port!, call.why);
     }
     const dataPaths: Partial<Record<DifyRole, pulumi.Resource[]>> = {};
-    for (const caller of DATA_ROLES) {
-        dataPaths[caller] = [...allow(ref(caller), db, args.database.port, "PostgreSQL (TLS)"), ...allow(ref(caller), redis, args.cache.port, "Redis (TLS)")];
+    for (const caller of scope.roles) {
+        const reaches = ROLE_SPECS[caller].reaches;
+        dataPaths[caller] = [
+            ...(reaches.database ? allow(ref(caller), db, args.database.port, "PostgreSQL (TLS)") : []),
+            ...(reaches.cache ? allow(ref(caller), redis, args.cache.port, "Redis (TLS)") : []),
+        ];
     }
+    const mount = (role: DifyRole, key: string, label: string, securityGroupId: pulumi.Input<string>, why: string) =>
+        dataPaths[role]!.push(...allow(ref(role), { key, label, id: securityGroupId }, NFS_PORT, why));
     if (args.pluginWorkspace) {
-        const efs: SgRef = { key: "plugin-workspace", label: "the plugin workspace (EFS)", id: args.pluginWorkspace.securityGroupId };
-        dataPaths.pluginDaemon!.push(...allow(ref("pluginDaemon"), efs, NFS_PORT, "NFS over TLS (PLUGIN_WORKING_PATH)"));
+        mount("pluginDaemon", "plugin-workspace", "the plugin workspace (EFS)", args.pluginWorkspace.securityGroupId, "NFS over TLS (PLUGIN_WORKING_PATH)");
+    }
+    if (args.agentWorkspace && running("agentSandbox")) {
+        mount("agentSandbox", "agent-workspace", "the agent workspace (EFS)", args.agentWorkspace.securityGroupId, "NFS over TLS (homes and workspaces)");
     }
 
     // Outbound to the internet: image pulls, Secrets Manager and CloudWatch (through the endpoints or NAT), model
     // providers and the plugin marketplace (daemon), and for the proxy whatever users' workflows call on 80/443.
     const internet = {} as Record<DifyRole, pulumi.Resource[]>;
     const sandboxStartsPrivately = imagesFromEcr && SANDBOX_PRIVATE_START_ENDPOINTS.every((e) => args.vpcInterfaceEndpoints.includes(e));
-    for (const role of ROLES) {
-        if (role === "sandbox" && sandboxStartsPrivately) {
-            internet[role] = sandboxEndpointEgress(scope, sgs[role].id);
+    for (const role of scope.roles) {
+        if (RUNS_USERS_CODE.includes(role) && sandboxStartsPrivately) {
+            internet[role] = sandboxEndpointEgress(scope, role, sgs[role].id);
             all.push(...internet[role]);
             continue;
         }
@@ -106,8 +130,9 @@ export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aw
         // itself, and this rule (needed because Fargate pulls images and reads secrets through the task's ENI) lets
         // it reach any address on 443, the VPC and peered networks included. Images from ECR in the stack's region
         // (dockerHubPullThroughCache) with the endpoints above remove this rule; see sandboxEndpointEgress.
-        // The proxy reaches what squid's Safe_ports allow (ssrfProxyConfig.ts), every other role HTTPS only.
-        const ports = role === "ssrfProxy" ? SAFE_PORTS.map((p) => (typeof p === "number" ? { from: p, to: p } : p)) : [{ from: 443, to: 443 }];
+        // The proxies reach what squid's Safe_ports allow (ssrfProxyConfig.ts), every other role HTTPS only.
+        const proxy = PROXY_ROLES.includes(role);
+        const ports = proxy ? SAFE_PORTS.map((p) => (typeof p === "number" ? { from: p, to: p } : p)) : [{ from: 443, to: 443 }];
         internet[role] = ports.map(({ from, to }) => {
             const label = from === to ? String(from) : `${from}-${to}`;
             return new aws.vpc.SecurityGroupEgressRule(
@@ -118,10 +143,9 @@ export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aw
                     ipProtocol: "tcp",
                     fromPort: from,
                     toPort: to,
-                    description:
-                        role === "ssrfProxy"
-                            ? `Dify ssrf-proxy to the internet on ${label}: requests from workflows, tools and code (private ranges denied by squid)`
-                            : `Dify ${KEBAB[role]} to HTTPS: image pulls, AWS APIs${role === "pluginDaemon" ? ", model providers, marketplace, PyPI" : ""}`,
+                    description: proxy
+                        ? `Dify ${KEBAB[role]} to the internet on ${label}: requests from ${role === "agentSsrfProxy" ? "agent shells" : "workflows, tools and code"} (private ranges denied by squid)`
+                        : `Dify ${KEBAB[role]} to HTTPS: image pulls, AWS APIs${role === "pluginDaemon" ? ", model providers, marketplace, PyPI" : ""}`,
                 },
                 { parent },
             );
@@ -137,17 +161,18 @@ export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aw
  * endpoint's prefix list, where ECR serves image layers from. User code cannot reach the internet on 443 directly;
  * it can reach in-VPC listeners on 443, which is why every endpoint and load balancer must keep its own policy.
  */
-function sandboxEndpointEgress(scope: ClusterScope, securityGroupId: pulumi.Input<string>): pulumi.Resource[] {
+function sandboxEndpointEgress(scope: ClusterScope, role: DifyRole, securityGroupId: pulumi.Input<string>): pulumi.Resource[] {
     const { name, parent, ctx } = scope;
+    const kebab = KEBAB[role];
     const s3 = aws.ec2.getPrefixListOutput({ name: pulumi.interpolate`com.amazonaws.${ctx.region}.s3` }, { parent });
     const rule = (key: string, target: { cidrIpv4: pulumi.Input<string> } | { prefixListId: pulumi.Input<string> }, description: string) =>
         new aws.vpc.SecurityGroupEgressRule(
-            `${name}-sandbox-to-${key}-443`,
+            `${name}-${kebab}-to-${key}-443`,
             { securityGroupId, ipProtocol: "tcp", fromPort: 443, toPort: 443, description, ...target },
             { parent },
         );
     return [
-        rule("vpc-endpoints", { cidrIpv4: scope.args.vpcCidr }, "Dify sandbox to the VPC interface endpoints on 443: ECR, Secrets Manager, CloudWatch Logs"),
-        rule("s3-endpoint", { prefixListId: s3.id }, "Dify sandbox to S3 through the gateway endpoint on 443: ECR image layers"),
+        rule("vpc-endpoints", { cidrIpv4: scope.args.vpcCidr }, `Dify ${kebab} to the VPC interface endpoints on 443: ECR, Secrets Manager, CloudWatch Logs`),
+        rule("s3-endpoint", { prefixListId: s3.id }, `Dify ${kebab} to S3 through the gateway endpoint on 443: ECR image layers`),
     ];
 }

@@ -1,14 +1,200 @@
-/** What each Dify role is to the others and to ECS: who it calls, its ports, health checks, grace and stop times. */
+/**
+ * What each Dify role is to the others and to ECS, as one table: its image, port and Service Connect name, whether the
+ * ALB sends it traffic, its health check, stop time and deployment, which data it reaches and whether it waits for
+ * the migration. A new Dify service is a row here plus its environment (difyEnvironment.ts).
+ */
 import type { DifyRole } from "../../config/roles";
 import { INTERNAL } from "../difyEnvironment";
 
-/** The roles on the ALB, their container port and target group. */
-export const LB_ROLES = { web: INTERNAL.web.port, api: INTERNAL.api.port, pluginDaemon: INTERNAL.pluginDaemon.port } as const;
-export type LbRole = keyof typeof LB_ROLES;
+/** The image a role runs (images.ts turns it into a reference). */
+export type ImageKind = "api" | "web" | "pluginDaemon" | "sandbox" | "squid" | "agentBackend" | "agentSandbox";
+
+/** An ECS container health check (container-definition JSON; seconds). */
+export interface HealthCheck {
+    command: string[];
+    interval: number;
+    timeout: number;
+    retries: number;
+    startPeriod: number;
+}
+
+/**
+ * How ECS replaces a role's tasks:
+ * - rolling: new tasks start beside the old ones (minimum healthy 100 %, maximum 200 %), capacity never drops;
+ * - single: one task, replaced the same way (briefly two);
+ * - exclusive: one task, stopped before its replacement starts (never two at once).
+ */
+export type Deployment = "rolling" | "single" | "exclusive";
+
+export interface RoleSpec {
+    /** ECS, Cloud Map and log names (hyphens, as Cloud Map requires). */
+    kebab: string;
+    image: ImageKind;
+    /** The port the container listens on; undefined for roles nobody calls (worker, beat). */
+    port?: number;
+    /** The Service Connect name other roles call it by; undefined when only the ALB (or nobody) calls it. */
+    serviceConnectName?: string;
+    /** Behind the ALB: seconds its ALB health checks are ignored after a task starts. */
+    loadBalancer?: { graceSeconds: number };
+    /** The container health check; none where the image offers no cheap probe of this task. */
+    healthCheck?: HealthCheck;
+    /** Seconds ECS waits after SIGTERM before SIGKILL (Fargate allows at most 120). */
+    stopTimeout: number;
+    deployment: Deployment;
+    /** Aurora (database), ElastiCache (cache) and the files bucket, each only where the role uses it. */
+    reaches: { database: boolean; cache: boolean; bucket: boolean };
+    /** New tasks wait for the migration of their Dify image (they run or serve the new schema's code). */
+    gated: boolean;
+}
+
+const hc = (command: string, startPeriod: number, interval = 30, retries = 3): HealthCheck => ({
+    command: ["CMD-SHELL", command],
+    interval,
+    timeout: 5,
+    retries,
+    // ECS caps startPeriod at 300 s; the ALB grace period covers longer starts.
+    startPeriod: Math.min(startPeriod, 300),
+});
+/** A TCP probe through bash's /dev/tcp, for images without an HTTP health route (squid, the agent backend). */
+const tcp = (port: number, startPeriod: number) => hc(`bash -c '</dev/tcp/127.0.0.1/${port}' || exit 1`, startPeriod);
+const curl = (port: number, path: string, startPeriod: number, interval?: number, retries?: number) =>
+    hc(`curl -fsS http://127.0.0.1:${port}${path} || exit 1`, startPeriod, interval, retries);
+const data = (database: boolean, cache: boolean, bucket: boolean) => ({ database, cache, bucket });
+
+/**
+ * The roles. Grace periods follow the real start-up: the api imports and initializes every extension (~1-2 min). The
+ * plugin daemon answers /health/check as soon as its database, storage and Redis are up (a static route, before any
+ * plugin is launched), then launches the installed plugins two at a time: from the shared working path each is only a
+ * process start, but on task-local storage (or for a plugin no task has built yet) each is a full install, up to
+ * PYTHON_ENV_INIT_TIMEOUT (120 s) without output; the grace covers that so a slow first build is never cut off.
+ * Stop times: the worker needs Celery's warm shutdown to finish running jobs, the api lets SSE answers drain after the
+ * ALB deregistration delay, the agent backend finishes its runs' current steps (DIFY_AGENT_SHUTDOWN_GRACE_SECONDS 30).
+ */
+export const ROLE_SPECS: Readonly<Record<DifyRole, RoleSpec>> = {
+    // dify-web has no health route of its own, and `/` renders on the server and waits for the api's system features
+    // (a slow or rolling api would fail web's checks): it probes a static file Next.js serves without rendering.
+    web: {
+        kebab: "web",
+        image: "web",
+        port: INTERNAL.web.port,
+        loadBalancer: { graceSeconds: 120 },
+        healthCheck: hc(
+            `node -e "require('http').get('http://127.0.0.1:${INTERNAL.web.port}/favicon.ico',r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))"`,
+            60,
+        ),
+        stopTimeout: 30,
+        deployment: "rolling",
+        reaches: data(false, false, false),
+        gated: true,
+    },
+    api: {
+        kebab: "api",
+        image: "api",
+        port: INTERNAL.api.port,
+        serviceConnectName: INTERNAL.api.dns,
+        loadBalancer: { graceSeconds: 300 },
+        healthCheck: curl(INTERNAL.api.port, "/health", 180, 15, 5),
+        stopTimeout: 120,
+        deployment: "rolling",
+        reaches: data(true, true, true),
+        gated: true,
+    },
+    // worker and beat have no container health check: their only probe is `celery inspect ping`, which Dify ships
+    // disabled (COMPOSE_WORKER_HEALTHCHECK_DISABLED) because it broadcasts to every worker and cannot tell whether this
+    // task is alive; ECS replaces them when the Celery process exits.
+    worker: { kebab: "worker", image: "api", stopTimeout: 120, deployment: "rolling", reaches: data(true, true, true), gated: true },
+    beat: { kebab: "beat", image: "api", stopTimeout: 30, deployment: "exclusive", reaches: data(true, true, false), gated: true },
+    pluginDaemon: {
+        kebab: "plugin-daemon",
+        image: "pluginDaemon",
+        port: INTERNAL.pluginDaemon.port,
+        serviceConnectName: INTERNAL.pluginDaemon.dns,
+        loadBalancer: { graceSeconds: 600 },
+        healthCheck: curl(INTERNAL.pluginDaemon.port, "/health/check", 300, 30, 5),
+        stopTimeout: 60,
+        deployment: "rolling",
+        reaches: data(true, true, true),
+        gated: false,
+    },
+    sandbox: {
+        kebab: "sandbox",
+        image: "sandbox",
+        port: INTERNAL.sandbox.port,
+        serviceConnectName: INTERNAL.sandbox.dns,
+        healthCheck: curl(INTERNAL.sandbox.port, "/health", 60),
+        stopTimeout: 30,
+        deployment: "rolling",
+        reaches: data(false, false, false),
+        gated: false,
+    },
+    ssrfProxy: {
+        kebab: "ssrf-proxy",
+        image: "squid",
+        port: INTERNAL.ssrfProxy.port,
+        serviceConnectName: INTERNAL.ssrfProxy.dns,
+        healthCheck: tcp(INTERNAL.ssrfProxy.port, 30),
+        stopTimeout: 30,
+        deployment: "rolling",
+        reaches: data(false, false, false),
+        gated: false,
+    },
+    // The collaboration websocket: the api image as a gevent-websocket server (compose service api_websocket), behind
+    // the ALB on /socket.io. Same application, same /health; it reads and writes the database and Redis.
+    apiWebsocket: {
+        kebab: "api-websocket",
+        image: "api",
+        port: INTERNAL.apiWebsocket.port,
+        loadBalancer: { graceSeconds: 300 },
+        healthCheck: curl(INTERNAL.apiWebsocket.port, "/health", 180, 15, 5),
+        stopTimeout: 30,
+        deployment: "single",
+        reaches: data(true, true, true),
+        gated: true,
+    },
+    // Agent v2. The backend is stateless (run records and event streams in Redis DB 2) and has no health route
+    // upstream: a TCP probe of its port.
+    agentBackend: {
+        kebab: "agent-backend",
+        image: "agentBackend",
+        port: INTERNAL.agentBackend.port,
+        serviceConnectName: INTERNAL.agentBackend.dns,
+        healthCheck: tcp(INTERNAL.agentBackend.port, 60),
+        stopTimeout: 120,
+        deployment: "rolling",
+        reaches: data(false, true, false),
+        gated: false,
+    },
+    agentSandbox: {
+        kebab: "agent-sandbox",
+        image: "agentSandbox",
+        port: INTERNAL.agentSandbox.port,
+        serviceConnectName: INTERNAL.agentSandbox.dns,
+        // Compose: curl -f http://localhost:5004/healthz (unauthenticated).
+        healthCheck: curl(INTERNAL.agentSandbox.port, "/healthz", 30),
+        stopTimeout: 60,
+        deployment: "exclusive",
+        reaches: data(false, false, false),
+        gated: false,
+    },
+    agentSsrfProxy: {
+        kebab: "agent-ssrf-proxy",
+        image: "squid",
+        port: INTERNAL.agentSsrfProxy.port,
+        serviceConnectName: INTERNAL.agentSsrfProxy.dns,
+        healthCheck: tcp(INTERNAL.agentSsrfProxy.port, 30),
+        stopTimeout: 30,
+        deployment: "rolling",
+        reaches: data(false, false, false),
+        gated: false,
+    },
+};
+
+/** The roles on the ALB. */
+export const LB_ROLES = (Object.keys(ROLE_SPECS) as DifyRole[]).filter((r) => ROLE_SPECS[r].loadBalancer !== undefined);
+export type LbRole = "web" | "api" | "pluginDaemon" | "apiWebsocket";
 
 /** Roles other roles call through Service Connect (they publish a name); the rest are clients only. */
-export const SERVER_ROLES = { api: INTERNAL.api, pluginDaemon: INTERNAL.pluginDaemon, sandbox: INTERNAL.sandbox, ssrfProxy: INTERNAL.ssrfProxy } as const;
-export type ServerRole = keyof typeof SERVER_ROLES;
+export type ServerRole = "api" | "pluginDaemon" | "sandbox" | "ssrfProxy" | "agentBackend" | "agentSandbox" | "agentSsrfProxy";
 
 /**
  * Who calls whom inside the cluster, and why (the environment variable that names the server). One table for both
@@ -25,6 +211,15 @@ export const SERVICE_CALLS: readonly { caller: DifyRole; server: ServerRole; why
     { caller: "api", server: "ssrfProxy", why: "user-driven HTTP through the SSRF proxy" },
     { caller: "worker", server: "ssrfProxy", why: "user-driven HTTP through the SSRF proxy" },
     { caller: "sandbox", server: "ssrfProxy", why: "user-driven HTTP through the SSRF proxy" },
+    { caller: "api", server: "agentBackend", why: "Agent v2 runs (AGENT_BACKEND_BASE_URL)" },
+    { caller: "worker", server: "agentBackend", why: "Agent v2 runs (AGENT_BACKEND_BASE_URL)" },
+    { caller: "agentBackend", server: "pluginDaemon", why: "models and tools of agent runs (DIFY_AGENT_PLUGIN_DAEMON_URL)" },
+    { caller: "agentBackend", server: "api", why: "inner API (DIFY_AGENT_INNER_API_URL)" },
+    { caller: "agentBackend", server: "agentSandbox", why: "agent shells (DIFY_AGENT_LOCAL_SANDBOX_ENDPOINT)" },
+    { caller: "agentSandbox", server: "agentSsrfProxy", why: "agent shell egress (SHELLCTL_EGRESSPROXY_UPSTREAM)" },
+    // The agent proxy forwards the sandbox's calls back into Dify, and nothing else private (squid-agent.conf).
+    { caller: "agentSsrfProxy", server: "agentBackend", why: "the agent stub for agent shells (DIFY_AGENT_STUB_API_BASE_URL)" },
+    { caller: "agentSsrfProxy", server: "api", why: "signed file URLs for agent shells (DIFY_AGENT_SANDBOX_FILES_BASE_URL)" },
 ];
 
 /**
@@ -33,17 +228,18 @@ export const SERVICE_CALLS: readonly { caller: DifyRole; server: ServerRole; why
  * moment its service is created, whether or not the service runs tasks yet. So every server's service must exist
  * before a client's first task starts.
  *
- * api and the plugin daemon call each other, so "create the server first" has no order. The cycle is broken on the
- * daemon's side: its service is created with no tasks (its endpoint exists at once, so api can be created after
- * it), and its first tasks start when its scalable target registers, which is created after the api service (so
- * they resolve `api`). That also holds on later deploys: both endpoints then exist, every new task of either sees
- * both, and a replaced service goes through the same order again. The desired count stays autoscaling's.
+ * api and the plugin daemon call each other, and so do api and the agent backend, so "create the server first" has no
+ * order. The cycles are broken on the daemon's and the agent backend's side: their services are created with no tasks
+ * (their endpoints exist at once, so api can be created after them), and their first tasks start when their scalable
+ * targets register, which are created after the api service (so they resolve `api`). That also holds on later
+ * deploys: both endpoints then exist, every new task sees both, and a replaced service goes through the same order
+ * again. The desired count stays autoscaling's.
  */
-export const STARTS_WITHOUT_TASKS: readonly DifyRole[] = ["pluginDaemon"];
+export const STARTS_WITHOUT_TASKS: readonly DifyRole[] = ["pluginDaemon", "agentBackend"];
 
-/** The servers a role calls (from SERVICE_CALLS). */
-export function serversOf(role: DifyRole): ServerRole[] {
-    return SERVICE_CALLS.filter((c) => c.caller === role).map((c) => c.server);
+/** The servers a role calls (from SERVICE_CALLS), among the roles that run. */
+export function serversOf(role: DifyRole, running: readonly DifyRole[]): ServerRole[] {
+    return SERVICE_CALLS.filter((c) => c.caller === role && running.includes(c.server)).map((c) => c.server);
 }
 
 /**
@@ -62,7 +258,7 @@ export function serviceCreationOrder(roles: readonly DifyRole[]): DifyRole[] {
         }
         visiting.add(role);
         if (!STARTS_WITHOUT_TASKS.includes(role)) {
-            serversOf(role).forEach((server) => visit(server, [...path, role]));
+            serversOf(role, roles).forEach((server) => visit(server, [...path, role]));
         }
         visiting.delete(role);
         order.push(role);
@@ -70,64 +266,6 @@ export function serviceCreationOrder(roles: readonly DifyRole[]): DifyRole[] {
     roles.forEach((role) => visit(role, []));
     return order;
 }
-
-/** Roles that talk to Aurora and ElastiCache (beat reads schedules from the database and enqueues to Redis). */
-export const DATA_ROLES: DifyRole[] = ["api", "worker", "beat", "pluginDaemon"];
-/** Roles whose new tasks wait for the migration of their Dify image (web ships with the same tag as the api). */
-export const GATED_ROLES: DifyRole[] = ["web", "api", "worker", "beat"];
-/** Roles whose task role may use the bucket. */
-export const S3_ROLES: DifyRole[] = ["api", "worker", "pluginDaemon"];
-
-/**
- * Seconds the ALB health checks are ignored after a task starts, sized to the real start-up: the api imports and
- * initializes every extension (~1-2 min). The plugin daemon answers /health/check as soon as its database, storage and
- * Redis are up (a static route, before any plugin is launched), then launches the installed plugins two at a time:
- * from the shared working path each is only a process start, but on task-local storage (or for a plugin no task has
- * built yet) each is a full install, up to PYTHON_ENV_INIT_TIMEOUT (120 s) without output. The grace covers the
- * latter so a slow first build never has the task replaced mid-install, which would start it all over again.
- */
-export const LB_GRACE_SECONDS: Record<LbRole, number> = { web: 120, api: 300, pluginDaemon: 600 };
-
-/**
- * Seconds ECS waits after SIGTERM before SIGKILL (Fargate allows at most 120). The worker needs Celery's warm shutdown
- * to finish running jobs; the api lets SSE answers drain after the ALB deregistration delay.
- */
-export const STOP_TIMEOUT: Record<DifyRole, number> = { web: 30, api: 120, worker: 120, beat: 30, pluginDaemon: 60, sandbox: 30, ssrfProxy: 30 };
-
-/** An ECS container health check (container-definition JSON; seconds). */
-export interface HealthCheck {
-    command: string[];
-    interval: number;
-    timeout: number;
-    retries: number;
-    startPeriod: number;
-}
-const hc = (command: string, startPeriod: number, interval = 30, retries = 3): HealthCheck => ({
-    command: ["CMD-SHELL", command],
-    interval,
-    timeout: 5,
-    retries,
-    // ECS caps startPeriod at 300 s; the ALB grace period covers longer starts.
-    startPeriod: Math.min(startPeriod, 300),
-});
-
-/**
- * Container health checks on each image's real endpoint (dify-on-ecs.md §5). worker and beat have none: their only
- * probe is `celery inspect ping`, which Dify ships disabled because it is expensive and broadcasts to every worker,
- * so it cannot tell whether this task is alive; ECS replaces them when the Celery process exits.
- */
-export const HEALTH_CHECKS: Partial<Record<DifyRole, HealthCheck>> = {
-    // dify-web has no health route and `/` answers 307 to the app; node is the one tool the image surely has.
-    web: hc(
-        `node -e "require('http').get('http://127.0.0.1:${INTERNAL.web.port}/',r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))"`,
-        60,
-    ),
-    api: hc(`curl -fsS http://127.0.0.1:${INTERNAL.api.port}/health || exit 1`, 180, 15, 5),
-    pluginDaemon: hc(`curl -fsS http://127.0.0.1:${INTERNAL.pluginDaemon.port}/health/check || exit 1`, 300, 30, 5),
-    sandbox: hc(`curl -fsS http://127.0.0.1:${INTERNAL.sandbox.port}/health || exit 1`, 60),
-    // squid has no HTTP health endpoint: check that it accepts connections (bash's /dev/tcp; the image is Ubuntu).
-    ssrfProxy: hc(`bash -c '</dev/tcp/127.0.0.1/${INTERNAL.ssrfProxy.port}' || exit 1`, 30),
-};
 
 /** Target tracking thresholds and cooldowns (seed 003): scale out fast, scale in slowly. */
 export const SCALING = { cpuPercent: 70, memoryPercent: 80, scaleOutCooldown: 60, scaleInCooldown: 300 } as const;

@@ -7,22 +7,31 @@ import { INNER_KEY_NAMES, InnerKeyName } from "../difyEnvironment";
 import { after } from "../ordering";
 import { ClusterScope } from "./context";
 
+/** Keys that are not 64 alphanumerics: the agent backend requires unpadded base64url of exactly 32 bytes. */
+const BASE64URL_32_BYTES: readonly InnerKeyName[] = ["AGENT_SERVER_SECRET_KEY"];
+
 /**
  * Dify's inner keys, generated once per stack and kept in one Secrets Manager secret (a JSON key each). 64
  * alphanumerics are ~381 bits, more than `openssl rand -base64 42` (336 bits) that Dify documents for SECRET_KEY,
- * and need no escaping anywhere. Four generators, so no two keys are equal.
+ * and need no escaping anywhere. One generator per key, so no two keys are equal. DIFY_AGENT_SERVER_SECRET_KEY must be
+ * "strict unpadded base64url text" decoding to exactly 32 bytes (dify-agent's token codec): 32 random bytes encoded
+ * so (RandomId's b64Url), not 43 random characters, whose last one need not be a valid final base64 digit.
  */
 export function innerKeys(scope: ClusterScope) {
     const { name, parent, args } = scope;
     const values = {} as Record<InnerKeyName, pulumi.Output<string>>;
     for (const key of INNER_KEY_NAMES) {
-        values[key] = new random.RandomPassword(`${name}-${key.toLowerCase().replace(/_/g, "-")}`, { length: 64, special: false }, { parent }).result;
+        const resourceName = `${name}-${key.toLowerCase().replace(/_/g, "-")}`;
+        values[key] = BASE64URL_32_BYTES.includes(key)
+            ? pulumi.secret(new random.RandomId(resourceName, { byteLength: 32 }, { parent, additionalSecretOutputs: ["b64Url", "b64Std", "hex", "dec", "id"] }).b64Url)
+            : new random.RandomPassword(resourceName, { length: 64, special: false }, { parent }).result;
     }
     const secret = new aws.secretsmanager.Secret(
         `${name}-inner-keys`,
         {
             namePrefix: `${args.namePrefix}/dify-inner-keys-`,
-            description: "Dify SECRET_KEY, PLUGIN_DAEMON_KEY (= daemon SERVER_KEY), INNER_API_KEY_FOR_PLUGIN (= daemon DIFY_INNER_API_KEY), CODE_EXECUTION_API_KEY (= sandbox API_KEY)",
+            description:
+                "Dify SECRET_KEY, PLUGIN_DAEMON_KEY (= daemon SERVER_KEY), INNER_API_KEY_FOR_PLUGIN (= daemon DIFY_INNER_API_KEY), CODE_EXECUTION_API_KEY (= sandbox API_KEY), AGENT_BACKEND_API_TOKEN (= DIFY_AGENT_API_TOKEN), AGENT_LOCAL_SANDBOX_AUTH_TOKEN (= SHELLCTL_AUTH_TOKEN), AGENT_SERVER_SECRET_KEY",
             kmsKeyId: args.kmsKeyArn,
         },
         { parent },

@@ -1,10 +1,11 @@
 /** ECS services: capacity providers, rolling deployments, Service Connect, the load balancer, and autoscaling. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { DifyRole, ScaledRole } from "../../config/roles";
+import type { DifyRole, ScaledRole, SingleRole } from "../../config/roles";
 import { cronAt } from "../../config/schedule";
 import { ClusterScope, KEBAB } from "./context";
-import { LB_GRACE_SECONDS, LB_ROLES, LbRole, SCALING, SERVER_ROLES } from "./roles";
+import { execEnabled } from "./iam";
+import { LbRole, ROLE_SPECS, SCALING } from "./roles";
 
 export interface ServiceSpec {
     clusterArn: pulumi.Output<string>;
@@ -19,11 +20,12 @@ export interface ServiceSpec {
 export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aws.ecs.Service {
     const { args } = scope;
     const s = args.settings;
-    const kebab = KEBAB[role];
-    const lbPort = (LB_ROLES as Record<string, number>)[role];
-    const lbRole = lbPort !== undefined ? (role as LbRole) : undefined;
-    const server = (SERVER_ROLES as Record<string, { dns: string; port: number }>)[role];
-    const isBeat = role === "beat";
+    const spec = ROLE_SPECS[role];
+    const kebab = spec.kebab;
+    const lbRole = spec.loadBalancer ? (role as LbRole) : undefined;
+    const targetGroup = lbRole ? args.edge.targetGroups[lbRole] : undefined;
+    const exclusive = spec.deployment === "exclusive";
+    const scaled = spec.deployment === "rolling";
     const spot = s.spotRoles.includes(role);
     // web and api keep on-demand tasks under their Spot ones (fargateSpotOnDemandBase), so an interruption never
     // empties them.
@@ -34,7 +36,7 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
               { capacityProvider: "FARGATE_SPOT", base: 0, weight: 1 },
           ]
         : [{ capacityProvider: "FARGATE", base: 0, weight: 1 }];
-    const desiredCount = o.startsWithoutTasks ? 0 : isBeat ? 1 : s.roles[role as ScaledRole].minTasks;
+    const desiredCount = o.startsWithoutTasks ? 0 : scaled ? s.roles[role as ScaledRole].minTasks : 1;
     return new aws.ecs.Service(
         `${scope.name}-${kebab}`,
         {
@@ -50,27 +52,27 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
             forceNewDeployment: true,
             platformVersion: "LATEST",
             networkConfiguration: { subnets: args.privateSubnetIds, securityGroups: [o.securityGroupId], assignPublicIp: false },
-            // beat: stop the old task before the new one starts, so two beats never dispatch the same schedule.
-            // Everything else: never drop below the running capacity, start the new tasks beside the old ones.
-            deploymentMinimumHealthyPercent: isBeat ? 0 : 100,
-            deploymentMaximumPercent: isBeat ? 100 : 200,
+            // exclusive roles (beat, the agent sandbox): stop the old task before the new one starts, so two never run at
+            // once. Everything else: never drop below the running capacity, start the new tasks beside the old ones.
+            deploymentMinimumHealthyPercent: exclusive ? 0 : 100,
+            deploymentMaximumPercent: exclusive ? 100 : 200,
             deploymentCircuitBreaker: { enable: true, rollback: true },
             // Keeps tasks spread over the AZs after scaling or an AZ outage.
-            availabilityZoneRebalancing: isBeat ? "DISABLED" : "ENABLED",
+            availabilityZoneRebalancing: scaled ? "ENABLED" : "DISABLED",
             // `pulumi up` fails (after the circuit breaker rolled back) instead of reporting a deployment that never became healthy.
             waitForSteadyState: true,
-            enableExecuteCommand: s.ecsExecEnabled,
+            enableExecuteCommand: execEnabled(scope, role),
             propagateTags: "SERVICE",
             enableEcsManagedTags: true,
-            ...(lbRole
+            ...(spec.loadBalancer && targetGroup
                 ? {
-                      healthCheckGracePeriodSeconds: LB_GRACE_SECONDS[lbRole],
+                      healthCheckGracePeriodSeconds: spec.loadBalancer.graceSeconds,
                       loadBalancers: [
                           {
                               // Carries the listener's dependency: tasks register only once its rules forward to the group.
-                              targetGroupArn: pulumi.all([args.edge.targetGroups[lbRole].arn, args.edge.listenerArn]).apply(([tg]) => tg),
+                              targetGroupArn: pulumi.all([targetGroup.arn, args.edge.listenerArn]).apply(([tg]) => tg),
                               containerName: kebab,
-                              containerPort: lbPort,
+                              containerPort: spec.port!,
                           },
                       ],
                   }
@@ -78,12 +80,12 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
             serviceConnectConfiguration: {
                 enabled: true,
                 namespace: o.namespaceArn,
-                services: server
+                services: spec.serviceConnectName
                     ? [
                           {
                               portName: kebab,
-                              discoveryName: server.dns,
-                              clientAlias: [{ port: server.port, dnsName: server.dns }],
+                              discoveryName: spec.serviceConnectName,
+                              clientAlias: [{ port: spec.port!, dnsName: spec.serviceConnectName }],
                               // TCP mode (no appProtocol): no 15 s per-request timeout on streamed plugin/LLM calls;
                               // an idle connection lives an hour, like nginx's proxy_read_timeout in compose.
                               timeout: { idleTimeoutSeconds: 3600 },
@@ -94,8 +96,8 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
             tags: { "dify-aws:role": kebab },
         },
         // Application Auto Scaling owns the desired count once the service exists: its target tracking, and the
-        // active-hours schedule (which also scales beat).
-        { parent: scope.parent, dependsOn: o.dependsOn, ignoreChanges: isBeat && !args.activeHours ? [] : ["desiredCount"] },
+        // active-hours schedule (which also scales the single-task roles).
+        { parent: scope.parent, dependsOn: o.dependsOn, ignoreChanges: !scaled && !args.activeHours ? [] : ["desiredCount"] },
     );
 }
 
@@ -148,13 +150,13 @@ function scheduleActiveHours(scope: ClusterScope, role: DifyRole, target: aws.ap
     }
 }
 
-/** Beat has no scaling policy; with active hours it gets a target fixed at one task, for the schedule to move. */
-export function beatSchedule(scope: ClusterScope, clusterName: pulumi.Output<string>, svc: aws.ecs.Service): void {
+/** A single-task role has no scaling policy; with active hours it gets a target fixed at one task, for the schedule to move. */
+export function singleTaskSchedule(scope: ClusterScope, role: SingleRole, clusterName: pulumi.Output<string>, svc: aws.ecs.Service): void {
     if (!scope.args.activeHours) {
         return;
     }
-    const target = scalableTarget(scope, "beat", clusterName, svc, 1, 1, []);
-    scheduleActiveHours(scope, "beat", target, 1, 1);
+    const target = scalableTarget(scope, role, clusterName, svc, 1, 1, []);
+    scheduleActiveHours(scope, role, target, 1, 1);
 }
 
 /** Target tracking on CPU and memory for every scaled role, and on ALB requests per target for web and api. */

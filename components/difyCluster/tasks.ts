@@ -1,13 +1,23 @@
-/** Task definitions: one container per Dify role (and the migration task), its environment, secrets and health check. */
+/** Task definitions: one container per Dify role (and the one-off migration tasks), its environment, secrets and checks. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CpuArchitecture } from "../../config/cluster";
 import type { DifyRole } from "../../config/roles";
 import type { SharedFileSystem } from "../contracts";
-import { ContainerEnvironment, INTERNAL, toEcs } from "../difyEnvironment";
-import { SQUID_COMMAND } from "../ssrfProxyConfig";
+import { ContainerEnvironment, toEcs } from "../difyEnvironment";
 import { ClusterScope, KEBAB } from "./context";
-import { HEALTH_CHECKS, HealthCheck, SERVER_ROLES, STOP_TIMEOUT } from "./roles";
+import { ROLE_SPECS } from "./roles";
+
+/** The one-off tasks that are not services: Dify's schema migration and the plugin daemon's. */
+export type OneOffTask = "migration" | "plugin-daemon-migration";
+
+/** An EFS access point mounted with TLS and the task role (IAM) at a path of the container. */
+export interface SharedMount {
+    fileSystem: SharedFileSystem;
+    /** The key of the access point in `fileSystem.accessPoints`. */
+    accessPoint: string;
+    containerPath: string;
+}
 
 export interface TaskSpec {
     image: pulumi.Input<string>;
@@ -22,17 +32,18 @@ export interface TaskSpec {
     logGroup: aws.cloudwatch.LogGroup;
     executionRoleArn: pulumi.Output<string>;
     taskRoleArn: pulumi.Output<string>;
-    /** An EFS file system mounted through its access point with TLS and IAM at `containerPath`. */
-    sharedVolume?: { fileSystem: SharedFileSystem; containerPath: string };
+    /** EFS mounts. */
+    mounts?: SharedMount[];
+    /** Replaces the image's entry point and command (the squid proxies' generated config, the migrations). */
+    entryPoint?: string[];
+    command?: string[];
 }
 
-const SHARED_VOLUME = "shared";
-
-export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration", t: TaskSpec): aws.ecs.TaskDefinition {
-    const kebab = role === "migration" ? "migration" : KEBAB[role];
+export function taskDefinition(scope: ClusterScope, role: DifyRole | OneOffTask, t: TaskSpec): aws.ecs.TaskDefinition {
+    const service = role === "migration" || role === "plugin-daemon-migration" ? undefined : ROLE_SPECS[role];
+    const kebab = service ? KEBAB[role as DifyRole] : role;
     const { environment, secrets } = toEcs(t.env);
-    const port = role === "migration" || role === "worker" || role === "beat" ? undefined : role === "web" ? INTERNAL.web.port : SERVER_ROLES[role].port;
-    const healthCheck: HealthCheck | undefined = role === "migration" ? undefined : HEALTH_CHECKS[role];
+    const mounts = (t.mounts ?? []).map((m, i) => ({ ...m, volume: `shared-${i + 1}` }));
     const container = pulumi.all([environment, secrets, t.logGroup.name, scope.ctx.region, t.image]).apply(([env, sec, group, region, image]) => ({
         name: kebab,
         image,
@@ -40,12 +51,13 @@ export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration"
         essential: true,
         environment: env,
         secrets: sec,
-        ...(port !== undefined ? { portMappings: [{ name: kebab, containerPort: port, protocol: "tcp" }] } : {}),
-        ...(healthCheck ? { healthCheck } : {}),
-        ...(role === "ssrfProxy" ? { entryPoint: ["/bin/bash", "-c"], command: [SQUID_COMMAND] } : {}),
-        stopTimeout: role === "migration" ? 30 : STOP_TIMEOUT[role],
-        ...(t.sharedVolume ? { mountPoints: [{ sourceVolume: SHARED_VOLUME, containerPath: t.sharedVolume.containerPath, readOnly: false }] } : {}),
-        // An init process reaps the plugin daemon's and sandbox's children and is what ECS Exec attaches beside.
+        ...(service?.port !== undefined ? { portMappings: [{ name: kebab, containerPort: service.port, protocol: "tcp" }] } : {}),
+        ...(service?.healthCheck ? { healthCheck: service.healthCheck } : {}),
+        ...(t.entryPoint ? { entryPoint: t.entryPoint } : {}),
+        ...(t.command ? { command: t.command } : {}),
+        stopTimeout: service?.stopTimeout ?? 30,
+        ...(mounts.length ? { mountPoints: mounts.map((m) => ({ sourceVolume: m.volume, containerPath: m.containerPath, readOnly: false })) } : {}),
+        // An init process reaps the plugin daemon's and sandboxes' children and is what ECS Exec attaches beside.
         linuxParameters: { initProcessEnabled: true },
         logConfiguration: {
             logDriver: "awslogs",
@@ -64,19 +76,17 @@ export function taskDefinition(scope: ClusterScope, role: DifyRole | "migration"
             executionRoleArn: t.executionRoleArn,
             taskRoleArn: t.taskRoleArn,
             containerDefinitions: pulumi.jsonStringify([container]),
-            volumes: t.sharedVolume
-                ? [
-                      {
-                          name: SHARED_VOLUME,
-                          efsVolumeConfiguration: {
-                              fileSystemId: t.sharedVolume.fileSystem.fileSystemId,
-                              // TLS to the mount target and the task role as the NFS client's identity: the file
-                              // system's policy refuses anything else.
-                              transitEncryption: "ENABLED",
-                              authorizationConfig: { accessPointId: t.sharedVolume.fileSystem.accessPointId, iam: "ENABLED" },
-                          },
+            volumes: mounts.length
+                ? mounts.map((m) => ({
+                      name: m.volume,
+                      efsVolumeConfiguration: {
+                          fileSystemId: m.fileSystem.fileSystemId,
+                          // TLS to the mount target and the task role as the NFS client's identity: the file system's
+                          // policy refuses anything else.
+                          transitEncryption: "ENABLED",
+                          authorizationConfig: { accessPointId: m.fileSystem.accessPoints[m.accessPoint].id, iam: "ENABLED" },
                       },
-                  ]
+                  }))
                 : undefined,
         },
         { parent: scope.parent },
