@@ -75,7 +75,8 @@ const WEB_REQUIRED = ["HOSTNAME", "CONSOLE_API_URL", "APP_API_URL"];
 const SANDBOX_REQUIRED = ["API_KEY", "HTTP_PROXY", "HTTPS_PROXY", "SANDBOX_PORT"];
 
 /** A name that carries a credential; such values must come through `secrets`. */
-const SECRETISH = /PASSWORD|SECRET|TOKEN|API_KEY|_KEY$|^KEY$|CREDENTIAL|PRIVATE|BROKER_URL|AUTH/;
+// By whole words: MAX_SEGMENTATION_TOKENS_LENGTH counts tokens, it is not one.
+const SECRETISH = /(^|_)(PASSWORD|SECRET|TOKEN|CREDENTIALS?|PRIVATE|AUTH)(_|$)|API_KEY|_KEY$|^KEY$|BROKER_URL/;
 /** Dify's published defaults (§3.5): a deployment carrying any of them is open to anyone who read the docs. */
 const PUBLIC_DEFAULTS = [
     "sk-9f73s3ljTXVcMT3Blb3ljTqtsKiGHXVcMT3BlbkFJLK7U",
@@ -219,7 +220,10 @@ for (const stack of STACKS) {
                 expect(e.DB_PORT).to.equal(String(run.outputs.databasePort));
                 expect(e.DB_HOST).to.equal(run.outputs.databaseEndpoint);
                 expect(e.SQLALCHEMY_POOL_PRE_PING).to.equal("true");
-                expect(e.DB_EXTRAS).to.equal("sslmode=require");
+                // TLS, fail-fast sessions and the mode's application name (libpq keywords in the URL's query).
+                const extras = new URLSearchParams(e.DB_EXTRAS);
+                expect(extras.get("sslmode")).to.equal("require");
+                expect(extras.get("application_name")).to.equal(`dify-${family}`);
                 expect(e.REDIS_HOST).to.equal(run.outputs.cachePrimaryEndpoint);
                 expect(e.REDIS_USE_SSL).to.equal("true");
                 expect(e.REDIS_SSL_CERT_REQS).to.equal("CERT_REQUIRED");

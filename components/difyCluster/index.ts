@@ -204,6 +204,7 @@ export class DifyCluster extends pulumi.ComponentResource {
             processes: s.processes,
             features: s.features,
             appMaxExecutionTimeSeconds: s.appMaxExecutionTimeSeconds,
+            release: s.images.release,
         };
         const extras = (...targets: EnvTarget[]) => ({
             env: Object.assign({}, ...targets.map((t) => s.extraEnvironment[t] ?? {})) as Record<string, string>,

@@ -1,4 +1,5 @@
 /** Agent v2: the agent backend and its local sandbox (compose services agent_backend and local_sandbox). */
+import { upstreamValues } from "../../config/upstream/parity";
 import { secretValueFrom } from "../contracts";
 import type { InternalPassage } from "../ssrfProxyConfig";
 import { ContainerEnvironment, EnvironmentInputs, INTERNAL, INTERNAL_URL } from "./shared";
@@ -12,13 +13,15 @@ export const AGENT_STUB_PATH = "/agent-stub";
  * The endpoint and token are set under both their current names and the names the 1.16 image reads
  * (DIFY_AGENT_SHELLCTL_*): an image that knows only one of them silently drops the other (langgenius/dify#40502).
  */
-export function agentBackendEnvironment(i: Pick<EnvironmentInputs, "innerKeys" | "cache">): ContainerEnvironment {
+export function agentBackendEnvironment(i: Pick<EnvironmentInputs, "innerKeys" | "cache" | "release">): ContainerEnvironment {
     const sandboxToken = secretValueFrom(i.innerKeys.AGENT_LOCAL_SANDBOX_AUTH_TOKEN);
     return {
         environment: {
-            DIFY_AGENT_REDIS_PREFIX: "dify-agent",
+            // Upstream's key prefix, grace, retention, run timeout and runtime (TAKEN_FROM_UPSTREAM).
+            ...upstreamValues(i.release, "agentBackend"),
             DIFY_AGENT_PLUGIN_DAEMON_URL: INTERNAL_URL.pluginDaemon,
             DIFY_AGENT_INNER_API_URL: INTERNAL_URL.api,
+            // The local sandbox service is the agents' runtime, whatever a release defaults to (E2B is a cloud).
             DIFY_AGENT_RUNTIME_BACKEND: "local",
             DIFY_AGENT_LOCAL_SANDBOX_ENDPOINT: INTERNAL_URL.agentSandbox,
             DIFY_AGENT_SHELLCTL_ENTRYPOINT: INTERNAL_URL.agentSandbox,
@@ -26,9 +29,6 @@ export function agentBackendEnvironment(i: Pick<EnvironmentInputs, "innerKeys" |
             // (squid-agent.conf; see ssrfProxyConfig.ts).
             DIFY_AGENT_STUB_API_BASE_URL: `${INTERNAL_URL.agentBackend}${AGENT_STUB_PATH}`,
             DIFY_AGENT_SANDBOX_FILES_BASE_URL: INTERNAL_URL.api,
-            DIFY_AGENT_SHUTDOWN_GRACE_SECONDS: "30",
-            DIFY_AGENT_RUN_RETENTION_SECONDS: "259200",
-            DIFY_AGENT_RUN_TIMEOUT_SECONDS: "3600",
         },
         secrets: {
             DIFY_AGENT_REDIS_URL: secretValueFrom(i.cache.agentRedisUrl),
@@ -63,10 +63,10 @@ export const AGENT_SANDBOX_PATHS = { home: "/home/dify", workspace: "/workspace"
  * The agent local sandbox (shellctl on 5004). Its shells reach the internet, the agent stub and signed file URLs only
  * through its own SSRF proxy (HTTP_PROXY/HTTPS_PROXY, as compose sets them); the token is required of every /v1 call.
  */
-export function agentSandboxEnvironment(i: Pick<EnvironmentInputs, "innerKeys">): ContainerEnvironment {
+export function agentSandboxEnvironment(i: Pick<EnvironmentInputs, "innerKeys" | "release">): ContainerEnvironment {
     const proxy = INTERNAL_URL.agentSsrfProxy;
     return {
-        environment: { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, NO_PROXY: "localhost,127.0.0.1" },
+        environment: { ...upstreamValues(i.release, "agentSandbox"), HTTP_PROXY: proxy, HTTPS_PROXY: proxy },
         secrets: { SHELLCTL_AUTH_TOKEN: secretValueFrom(i.innerKeys.AGENT_LOCAL_SANDBOX_AUTH_TOKEN) },
     };
 }

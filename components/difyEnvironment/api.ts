@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { apiOverflowFor } from "../../config/capacity";
+import { upstreamValues } from "../../config/upstream/parity";
 import { secretValueFrom } from "../contracts";
-import { ContainerEnvironment, EnvironmentInputs, INTERNAL_URL, str } from "./shared";
+import { ContainerEnvironment, DB_POOL_RECYCLE_SECONDS, DB_SESSION, dbExtras, EnvironmentInputs, INTERNAL_URL, str } from "./shared";
 
 /**
  * What a dify-api container runs: a MODE of the image's entrypoint (api, worker, beat, migration), or `websocket`, the
@@ -13,6 +14,9 @@ export type ApiMode = "api" | "worker" | "beat" | "migration" | "websocket";
  * Compose's api_websocket worker (API_WEBSOCKET_WORKER_CLASS, _AMOUNT, _CONNECTIONS): one process, so every
  * collaborator of a workflow meets in its memory (Socket.IO keeps rooms per process), with a greenlet per socket.
  */
+/** The compose service each mode stands for, whose upstream values it starts from. */
+const COMPOSE_SERVICE_OF_MODE: Record<ApiMode, string> = { api: "api", migration: "api", worker: "worker", beat: "worker_beat", websocket: "api_websocket" };
+
 export const WEBSOCKET_WORKER = { class: "geventwebsocket.gunicorn.workers.GeventWebSocketWorker", amount: 1, connections: 1000 } as const;
 
 /**
@@ -22,6 +26,8 @@ export const WEBSOCKET_WORKER = { class: "geventwebsocket.gunicorn.workers.Geven
 export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEnvironment {
     const url = i.publicUrl;
     const env: Record<string, pulumi.Input<string>> = {
+        // Upstream's tuning for this mode's compose service, as the release sets it; everything below overrides it.
+        ...upstreamValues(i.release, "api", COMPOSE_SERVICE_OF_MODE[mode]),
         MODE: mode === "websocket" ? "api" : mode,
         // Migrations run only in the gated one-off task; a service that migrated on start would race it for the lock
         // and serve on the old schema when it lost (dify-on-ecs.md §6.7).
@@ -41,6 +47,8 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
         ENDPOINT_URL_TEMPLATE: pulumi.interpolate`${url}/e/{hook_id}`,
         // The plugin daemon fetches files inside the VPC, through Service Connect.
         INTERNAL_FILES_URL: INTERNAL_URL.api,
+        // Only the console's own origin calls the console API with credentials; upstream's "*" is for a laptop.
+        CONSOLE_CORS_ALLOW_ORIGINS: url,
         // The ALB terminates TLS and is the only way in; honour its X-Forwarded-Proto/Host so generated URLs are https.
         RESPECT_XFORWARD_HEADERS_ENABLED: "true",
         // Database (Aurora forces TLS; pre-ping survives Serverless v2 idle-session timeouts and failovers).
@@ -48,8 +56,16 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
         DB_HOST: i.database.host,
         DB_PORT: str(i.database.port),
         DB_DATABASE: i.database.databaseName,
-        DB_EXTRAS: "sslmode=require",
+        // TLS, and sessions that fail fast when the writer is gone (shared.ts DB_SESSION).
+        DB_EXTRAS: dbExtras(`dify-${mode}`),
+        // The pgvector pool (psycopg2 SimpleConnectionPool) reads no DB_EXTRAS, only libpq's environment.
+        PGSSLMODE: "require",
+        PGCONNECT_TIMEOUT: String(DB_SESSION.connectTimeoutSeconds),
         SQLALCHEMY_POOL_PRE_PING: "true",
+        // Upstream recycles a pooled connection after an hour. After an Aurora failover a connection that was opened
+        // to the old writer's address keeps failing writes (read-only) until it is recycled: 90 s bounds that, at the
+        // cost of one reconnect per pooled connection every 90 s.
+        SQLALCHEMY_POOL_RECYCLE: String(DB_POOL_RECYCLE_SECONDS),
         // Per process (each gunicorn worker, the Celery worker, beat, the migration): what the capacity check counts.
         // An api worker's overflow covers its concurrent requests (config/capacity.ts apiOverflowFor).
         SQLALCHEMY_POOL_SIZE: String(i.processes.pools.size),
@@ -80,8 +96,6 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
         S3_USE_AWS_MANAGED_IAM: "true",
         // Internal services by Service Connect name.
         PLUGIN_DAEMON_URL: INTERNAL_URL.pluginDaemon,
-        PLUGIN_MAX_PACKAGE_SIZE: "52428800",
-        PLUGIN_DAEMON_TIMEOUT: "600",
         CODE_EXECUTION_ENDPOINT: INTERNAL_URL.sandbox,
         // User-driven HTTP (HTTP nodes, tools) leaves through the SSRF proxy; the image default is direct egress.
         SSRF_PROXY_HTTP_URL: INTERNAL_URL.ssrfProxy,
@@ -124,12 +138,8 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
     };
     if (i.features.agentV2) {
         // Agent v2: api and worker drive agent runs on the backend, authenticated by this bearer token (compose gives
-        // both DIFY_AGENT_API_TOKEN); its stream and reconnect settings are upstream's.
-        Object.assign(env, {
-            AGENT_BACKEND_BASE_URL: INTERNAL_URL.agentBackend,
-            AGENT_BACKEND_STREAM_READ_TIMEOUT_SECONDS: "30",
-            AGENT_BACKEND_STREAM_MAX_RECONNECTS: "3",
-        });
+        // both DIFY_AGENT_API_TOKEN); its stream and reconnect settings are upstream's (TAKEN_FROM_UPSTREAM).
+        env.AGENT_BACKEND_BASE_URL = INTERNAL_URL.agentBackend;
         secrets.AGENT_BACKEND_API_TOKEN = secretValueFrom(i.innerKeys.AGENT_BACKEND_API_TOKEN);
     }
     if (mode === "api") {

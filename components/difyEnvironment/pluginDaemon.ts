@@ -1,10 +1,13 @@
+import { upstreamValues } from "../../config/upstream/parity";
 import { secretValueFrom } from "../contracts";
-import { ContainerEnvironment, EnvironmentInputs, INTERNAL, INTERNAL_URL, PLUGIN_WORKING_PATH, str } from "./shared";
+import { ContainerEnvironment, DB_POOL_RECYCLE_SECONDS, DB_SESSION, EnvironmentInputs, INTERNAL, INTERNAL_URL, PLUGIN_WORKING_PATH, str } from "./shared";
 
 /** dify-plugin-daemon (-local), with the daemon's own variable names (not the compose-side PLUGIN_* aliases). */
 export function pluginDaemonEnvironment(i: EnvironmentInputs): ContainerEnvironment {
     return {
         environment: {
+            // Upstream's timeouts, buffers and storage layout (TAKEN_FROM_UPSTREAM).
+            ...upstreamValues(i.release, "pluginDaemon"),
             SERVER_PORT: String(INTERNAL.pluginDaemon.port),
             DIFY_INNER_API_URL: INTERNAL_URL.api,
             DB_TYPE: "postgresql",
@@ -19,6 +22,11 @@ export function pluginDaemonEnvironment(i: EnvironmentInputs): ContainerEnvironm
             // and 10): what the capacity check counts per daemon task.
             DB_MAX_OPEN_CONNS: String(i.processes.pools.pluginDaemonMaxOpen),
             DB_MAX_IDLE_CONNS: String(i.processes.pools.pluginDaemonMaxIdle),
+            // SetConnMaxLifetime (default 3600 s): as short as the api's pool recycle, for the same failover reason.
+            DB_CONN_MAX_LIFETIME: String(DB_POOL_RECYCLE_SECONDS),
+            // The daemon's DB_EXTRAS becomes the server's `options` (internal/db/pg/pg.go buildDSN), so it cannot carry
+            // libpq keywords; pgx reads libpq's PGCONNECT_TIMEOUT from the environment for the connect timeout.
+            PGCONNECT_TIMEOUT: String(DB_SESSION.connectTimeoutSeconds),
             REDIS_HOST: i.cache.host,
             REDIS_PORT: str(i.cache.port),
             REDIS_DB: "0",
@@ -34,19 +42,12 @@ export function pluginDaemonEnvironment(i: EnvironmentInputs): ContainerEnvironm
             S3_USE_AWS_MANAGED_IAM: "true",
             S3_USE_PATH_STYLE: "false",
             AWS_REGION: i.region,
-            PLUGIN_INSTALLED_PATH: "plugin",
-            PLUGIN_PACKAGE_CACHE_PATH: "plugin_packages",
-            PLUGIN_MEDIA_CACHE_PATH: "assets",
             PLUGIN_WORKING_PATH,
-            MAX_PLUGIN_PACKAGE_SIZE: "52428800",
             // With auto-detection on (the daemon's default, internal/types/app/config.go), the daemon probes
             // mirrors.aliyun.com and pypi.tuna.tsinghua.edu.cn at start and moves every plugin install to whichever
             // answers 10 % faster than pypi.org (cmd/server/main.go): installs must not switch index silently.
             PIP_MIRROR_AUTO_DETECT: "false",
             ...(i.pipMirrorUrl ? { PIP_MIRROR_URL: i.pipMirrorUrl } : {}),
-            PYTHON_ENV_INIT_TIMEOUT: "120",
-            PLUGIN_MAX_EXECUTION_TIMEOUT: "600",
-            FORCE_VERIFYING_SIGNATURE: "true",
             // Remote plugin debugging is a raw TCP port (5003) that the ALB does not carry.
             PLUGIN_REMOTE_INSTALLING_ENABLED: "false",
         },

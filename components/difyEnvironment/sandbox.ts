@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
+import { upstreamValues } from "../../config/upstream/parity";
 import { secretValueFrom } from "../contracts";
 import { ContainerEnvironment, EnvironmentInputs, INTERNAL, INTERNAL_URL } from "./shared";
 
 /** dify-sandbox: code nodes; its network goes through the SSRF proxy. */
-export function sandboxEnvironment(i: Pick<EnvironmentInputs, "innerKeys" | "pipMirrorUrl">): ContainerEnvironment {
+export function sandboxEnvironment(i: Pick<EnvironmentInputs, "innerKeys" | "pipMirrorUrl" | "release">): ContainerEnvironment {
     return {
         environment: {
+            // Upstream's release mode, per-run time limit and network switch (TAKEN_FROM_UPSTREAM).
+            ...upstreamValues(i.release, "sandbox"),
             SANDBOX_PORT: String(INTERNAL.sandbox.port),
-            GIN_MODE: "release",
-            WORKER_TIMEOUT: "15",
-            ENABLE_NETWORK: "true",
             HTTP_PROXY: INTERNAL_URL.ssrfProxy,
             HTTPS_PROXY: INTERNAL_URL.ssrfProxy,
             // The index code nodes' Python dependencies are installed from.

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ProcessSettings } from "../../config/capacity";
 import type { SmtpSettings } from "../../config/cluster";
 import type { DifyFeature } from "../../config/roles";
+import type { UpstreamRelease } from "../../config/upstream/types";
 import type { CacheConnection, DatabaseConnection, FileBucket, SecretRef } from "../contracts";
 import { SSRF_PROXY_PORT } from "../ssrfProxyConfig";
 
@@ -77,6 +78,8 @@ export interface EnvironmentInputs {
     appMaxExecutionTimeSeconds: number;
     /** The Dify features that are on: Agent v2 (the agent backend is deployed) and collaboration mode (the websocket). */
     features: Record<DifyFeature, boolean>;
+    /** The deployed release's parity table: upstream's values the roles take as they are (config/upstream/parity.ts). */
+    release: UpstreamRelease;
 }
 
 /** The origin browsers open the collaboration websocket on: the public URL with ws(s) for http(s). */
@@ -89,6 +92,44 @@ export function socketOrigin(publicUrl: pulumi.Input<string>): pulumi.Output<str
  * no default and refuses to start without it on the local platform).
  */
 export const PLUGIN_WORKING_PATH = "/app/storage/cwd";
+
+/**
+ * How every Dify database session fails fast instead of waiting for the kernel (about 15 minutes of retransmissions)
+ * when its server vanishes, as in an AZ loss or an Aurora failover. libpq connection keywords
+ * (https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS); AWS's "Fast failover with Amazon
+ * Aurora PostgreSQL" asks for short connect timeouts and aggressive keepalives.
+ */
+export const DB_SESSION = {
+    /** Seconds to wait for a new connection (connect_timeout; PGCONNECT_TIMEOUT for pools that read no extras). */
+    connectTimeoutSeconds: 5,
+    /** Idle seconds before the first keepalive probe, seconds between probes, and unanswered probes before the session is dead: 60 s. */
+    keepalives: { idle: 30, interval: 10, count: 3 },
+    /** Milliseconds sent data may stay unacknowledged before the connection is dropped (tcp_user_timeout). */
+    tcpUserTimeoutMs: 30_000,
+} as const;
+
+/**
+ * dify-api's DB_EXTRAS: Dify appends it to the SQLAlchemy URL as its query string (api/configs/middleware/__init__.py;
+ * its own description's example is `keepalives_idle=60&keepalives=1`), and psycopg hands every item to libpq. The
+ * application name tells the sessions of each mode apart in pg_stat_activity, which is how a timed-out migration's
+ * session is found and ended (components/migrationGate.ts).
+ */
+export function dbExtras(applicationName: string): string {
+    const k = DB_SESSION.keepalives;
+    return [
+        "sslmode=require",
+        `connect_timeout=${DB_SESSION.connectTimeoutSeconds}`,
+        "keepalives=1",
+        `keepalives_idle=${k.idle}`,
+        `keepalives_interval=${k.interval}`,
+        `keepalives_count=${k.count}`,
+        `tcp_user_timeout=${DB_SESSION.tcpUserTimeoutMs}`,
+        `application_name=${applicationName}`,
+    ].join("&");
+}
+
+/** How long a pooled database connection lives, in seconds (SQLALCHEMY_POOL_RECYCLE, the daemon's DB_CONN_MAX_LIFETIME). */
+export const DB_POOL_RECYCLE_SECONDS = 90;
 
 export const str = (n: number | pulumi.Output<number>): pulumi.Input<string> => (typeof n === "number" ? String(n) : n.apply(String));
 

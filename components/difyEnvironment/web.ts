@@ -1,9 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import { upstreamValues } from "../../config/upstream/parity";
 import { ContainerEnvironment, EnvironmentInputs, INTERNAL, INTERNAL_URL, socketOrigin } from "./shared";
 
 /** dify-web (Next.js). Its entrypoint hands NEXT_PUBLIC_* to the browser at start, so they need no rebuild. */
-export function webEnvironment(i: Pick<EnvironmentInputs, "publicUrl" | "features">): ContainerEnvironment {
+export function webEnvironment(i: Pick<EnvironmentInputs, "publicUrl" | "features" | "release">): ContainerEnvironment {
     const env: Record<string, pulumi.Input<string>> = {
+        // Upstream's limits and switches for the UI (TAKEN_FROM_UPSTREAM), overridden below where the stack differs.
+        ...upstreamValues(i.release, "web"),
         // Fargate sets HOSTNAME to the task's host name, and Next.js standalone binds only to it; the container
         // health check on 127.0.0.1 then fails.
         HOSTNAME: "0.0.0.0",

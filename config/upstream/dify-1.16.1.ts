@@ -475,6 +475,7 @@ export const DIFY_1_16_1: UpstreamRelease = {
         agent_ssrf_proxy: {
             image: "ubuntu/squid:latest",
             ports: [3128],
+            command: "sh -c: copies the mounted docker-entrypoint.sh, which renders squid.conf from the mounted templates and starts squid",
             volumes: ["./ssrf_proxy/squid-agent.conf.template:/etc/squid/squid.conf.template", "./ssrf_proxy/squid-common.conf.template:/etc/squid/dify_common.conf.template", "./ssrf_proxy/docker-agent-entrypoint.sh:/docker-entrypoint-mount.sh"],
             loadsDotenv: false,
             environment: {
@@ -485,6 +486,7 @@ export const DIFY_1_16_1: UpstreamRelease = {
         ssrf_proxy: {
             image: "ubuntu/squid:latest",
             ports: [3128],
+            command: "sh -c: copies the mounted docker-entrypoint.sh, which renders squid.conf from the mounted templates and starts squid",
             volumes: ["./ssrf_proxy/squid.conf.template:/etc/squid/squid.conf.template", "./ssrf_proxy/squid-common.conf.template:/etc/squid/dify_common.conf.template", "./ssrf_proxy/docker-entrypoint.sh:/docker-entrypoint-mount.sh"],
             loadsDotenv: false,
             environment: {

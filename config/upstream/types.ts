@@ -15,6 +15,8 @@ export interface UpstreamService {
     ports: number[];
     /** The compose profile that starts it, when it has one (turned on by `.env.example`'s COMPOSE_PROFILES). */
     profile?: string;
+    /** What compose runs instead of the image's own entrypoint and command, in words; absent: the image's own. */
+    command?: string;
     /** The dify-api MODE it runs (api, worker, beat). */
     mode?: string;
     /** The compose health check command. */
