@@ -57,10 +57,10 @@ describe("shared workspaces (EFS)", () => {
                     run = await stackRun(stack);
                 });
 
-                it("an encrypted file system with elastic throughput, protected and backed up only where the stack protects its data", () => {
+                it("an encrypted file system with the stack's throughput mode (prd elastic, dev bursting), protected and backed up only where the stack protects its data", () => {
                     const fs = fsOf();
                     expect(fs.inputs.encrypted).to.equal(true);
-                    expect(fs.inputs.throughputMode).to.equal("elastic");
+                    expect(fs.inputs.throughputMode).to.equal(stack === "prd" ? "elastic" : "bursting");
                     expect(fs.inputs.performanceMode).to.equal("generalPurpose");
                     const backup = run.ofType(BACKUP).find((b) => b.inputs.fileSystemId === fs.id)!;
                     if (stack === "prd") {

@@ -72,8 +72,11 @@ export interface UsageAssumptions {
     auroraAcuAboveMinimum: number;
     /** Files in the S3 bucket. */
     filesGb: number;
-    /** The plugin daemon's shared working path on EFS (virtual environments of the installed plugins). */
+    /** GB stored on each EFS file system (the plugin daemon's working path, the agent sandbox's workspaces). */
     efsGb: number;
+    /** GB read from and written to each elastic-throughput EFS file system a month (plugin installs and starts, agent shells). */
+    efsReadGb: number;
+    efsWriteGb: number;
     /** Images in the ECR pull-through cache. */
     ecrGb: number;
     /** Data out to the internet (responses to users). */
@@ -95,6 +98,8 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     auroraAcuAboveMinimum: 0,
     filesGb: 20,
     efsGb: 3,
+    efsReadGb: 30,
+    efsWriteGb: 10,
     ecrGb: 5,
     dataOutGb: 20,
 };
@@ -114,7 +119,9 @@ export const ASSUMPTION_TEXT: Record<keyof UsageAssumptions, string> = {
     databaseIoMillions: "million Aurora I/O requests a month",
     auroraAcuAboveMinimum: "ACUs above the minimum on average, per Aurora instance",
     filesGb: "GB in the files bucket",
-    efsGb: "GB on the plugin daemon's EFS working path",
+    efsGb: "GB stored on each EFS file system",
+    efsReadGb: "GB read a month from each elastic-throughput EFS file system",
+    efsWriteGb: "GB written a month to each elastic-throughput EFS file system",
     ecrGb: "GB of images in the ECR pull-through cache",
     dataOutGb: "GB out to the internet a month",
 };
@@ -593,10 +600,16 @@ export class Pricer {
         if (buckets.length > fileBuckets.length) {
             this.add("S3: ALB access logs", `${a.albAccessLogGb} GB`, a.albAccessLogGb * s3);
         }
-        const efs = this.ofType("aws:efs/fileSystem:FileSystem");
-        this.mark(...efs);
-        if (efs.length > 0) {
-            this.add("EFS: plugin daemon working path", `${a.efsGb} GB`, a.efsGb * (this.price("efs.storage.gbMonth", "EFS storage") ?? 0));
+        // Each file system is billed for what it stores and, in elastic throughput mode, for every GB transferred
+        // (bursting and provisioned modes bill no transfer: the baseline comes with the storage).
+        for (const fs of this.ofType("aws:efs/fileSystem:FileSystem")) {
+            this.mark(fs);
+            const label = `EFS: ${fs.inputs.tags?.Name ?? fs.name}`;
+            this.add(label, `${a.efsGb} GB`, a.efsGb * (this.price("efs.storage.gbMonth", "EFS storage") ?? 0));
+            if (fs.inputs.throughputMode === "elastic") {
+                const transfer = a.efsReadGb * (this.price("efs.elastic.readGb", "EFS elastic reads") ?? 0) + a.efsWriteGb * (this.price("efs.elastic.writeGb", "EFS elastic writes") ?? 0);
+                this.add(`${label}: elastic throughput`, `${a.efsReadGb} GB read, ${a.efsWriteGb} GB written`, transfer);
+            }
         }
         if (this.ofType("aws:ecr/pullThroughCacheRule:PullThroughCacheRule").length > 0) {
             this.add("ECR: pull-through cache images", `${a.ecrGb} GB`, a.ecrGb * (this.price("ecr.storage.gbMonth", "ECR storage") ?? 0));
