@@ -35,6 +35,8 @@ export interface DatabaseConnection {
     password: SecretRef;
     /** Security group of the cluster; the consumer adds one ingress rule per calling role. */
     securityGroupId: pulumi.Output<string>;
+    /** The Aurora cluster identifier, resolved once its writer exists (what a snapshot is taken of). */
+    clusterIdentifier: pulumi.Output<string>;
 }
 
 /** What Dify needs to reach ElastiCache (from ManagedData). TLS is always on. */

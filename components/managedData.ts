@@ -366,6 +366,7 @@ export class ManagedData extends pulumi.ComponentResource {
             username: { secretArn, jsonKey: "username" },
             password: { secretArn, jsonKey: "password" },
             securityGroupId: securityGroup.id,
+            clusterIdentifier: after(cluster.clusterIdentifier, instances[0]),
         };
         return {
             connection,

@@ -121,6 +121,11 @@ export interface ClusterSettings {
     albRequestsPerTarget: number;
     /** Seconds an app run may take (APP_MAX_EXECUTION_TIME); the ALB's idle timeout covers it (config/index.ts). */
     appMaxExecutionTimeSeconds: number;
+    /**
+     * Before each new version migrates: a manual Aurora cluster snapshot named for it (`snapshot`), of which the newest
+     * `snapshotsKept` are kept. A stack that protects its data must take it (config/index.ts).
+     */
+    migration: { snapshot: boolean; snapshotsKept: number };
     smtp?: SmtpSettings;
     /** Extra plain environment per role (never secret-looking names; those go to extraSecrets). */
     extraEnvironment: Partial<Record<EnvTarget, Record<string, string>>>;
@@ -518,6 +523,7 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
     const bedrockModelArns = r.stringList("bedrockModelArns", { item: BEDROCK_ARN });
     const albRequestsPerTarget = r.integer("albRequestsPerTarget", { min: 10, max: 100000 });
     const appMaxExecutionTimeSeconds = r.integer("appMaxExecutionTimeSeconds", { min: 60, max: 3600 });
+    const migration = { snapshot: r.boolean("migrationSnapshot"), snapshotsKept: r.integer("migrationSnapshotsKept", { min: 1, max: 20 }) };
     const smtp = loadSmtp(r);
     const pipMirrorUrl = r.optionalString("pipMirrorUrl", PACKAGE_INDEX_URL);
     return {
@@ -535,6 +541,7 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
         bedrockModelArns,
         albRequestsPerTarget,
         appMaxExecutionTimeSeconds,
+        migration,
         smtp,
         pipMirrorUrl,
         ...loadExtras(r),

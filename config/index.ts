@@ -109,6 +109,14 @@ function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
             "the URL of a PyPI mirror reachable inside the VPC: without NAT, the plugin daemon cannot install a plugin's dependencies from pypi.org, nor the sandbox a code node's",
         );
     }
+    if (s.common.deletionProtection && !s.cluster.migration.snapshot) {
+        // Some Dify migrations cannot be reversed: on a stack whose data is protected, the way back from a bad upgrade
+        // is the snapshot taken just before it, not an hour of point-in-time recovery.
+        r.failKeys(
+            { migrationSnapshot: false, deletionProtection: true },
+            "migrationSnapshot true on a stack that protects its data (deletionProtection): the pre-migration snapshot is how an upgrade that cannot be reversed is rolled back",
+        );
+    }
     const idle = s.edge.idleTimeoutSeconds;
     const execution = s.cluster.appMaxExecutionTimeSeconds;
     if (idle < execution + IDLE_MARGIN_SECONDS) {

@@ -37,6 +37,7 @@ const cluster = new DifyCluster("dify", {
         username: { secretArn: secret("fx-db"), jsonKey: "username" },
         password: { secretArn: secret("fx-db"), jsonKey: "password" },
         securityGroupId: pulumi.output("sg-0db0db0db0db0db00"),
+        clusterIdentifier: pulumi.output("dify-dev-db"),
     },
     cache: {
         host: pulumi.output("master.fx.abc123.apne1.cache.amazonaws.com"),

@@ -519,8 +519,8 @@ for (const stack of STACKS) {
 
         it("gates web, api, worker and beat (the Dify version) on the migration task of the api image", () => {
             const gates = run.resources.filter((r) => r.type.endsWith(":MigrationGate") && inCluster(r));
-            expect(gates).to.have.length(1);
-            const gate = gates[0];
+            expect(gates.map((g) => g.name).sort()).to.deep.equal(["dify-migration", "dify-plugin-daemon-migration"]);
+            const gate = gates.find((g) => g.name === "dify-migration")!;
             const migration = taskDef(run, "migration");
             expect(gate.inputs.image).to.equal(taskDef(run, "api").c.image);
             expect(gate.inputs.containerName).to.equal(migration.c.name);

@@ -278,6 +278,7 @@ const GROUPS: Group[] = [
             { key: "agentSsrfProxyMinTasks", value: 2, lands: agentProxyMin },
             { key: "agentSsrfProxyMaxTasks", value: 3, lands: agentProxyMax },
             { key: "appMaxExecutionTimeSeconds", value: 600, lands: (run) => expect(env(run, "worker").APP_MAX_EXECUTION_TIME).to.equal("600") },
+            { key: "migrationSnapshotsKept", value: 7, lands: (run) => expect(run.resources.find((r) => r.type.endsWith(":PreMigrationSnapshot"))!.inputs.keep).to.equal(7) },
             { key: "ssrfProxyCpu", value: 512, lands: proxyCpu },
             { key: "ssrfProxyMemory", value: 1024, lands: proxyMemory },
             { key: "ssrfProxyMinTasks", value: 3, lands: proxyMin },
@@ -328,6 +329,10 @@ const GROUPS: Group[] = [
             { key: "existingPrivateSubnetIds", value: subnets("2"), lands: (run) => expect(inputs(run, T.service, "dify-api").networkConfiguration.subnets).to.deep.equal(subnets("2")) },
             { key: "existingDataSubnetIds", value: subnets("3"), lands: (run) => expect(inputs(run, "aws:rds/subnetGroup:SubnetGroup", "data-db").subnetIds).to.deep.equal(subnets("3")) },
             { key: "createVpcEndpoints", value: false, lands: (run) => expect(run.ofType(T.endpoint)).to.have.length(0) },
+            { key: "migrationSnapshot", value: false, lands: (run) => {
+                expect(run.resources.filter((r) => r.type.endsWith(":PreMigrationSnapshot"))).to.have.length(0);
+                expect(run.resources.filter((r) => r.type.endsWith(":MigrationGate"))).to.have.length(2);
+            } },
             // An adopted VPC may have IPv6; one this program creates has not.
             { key: "albIpAddressType", value: "dualstack", lands: (run) => expect(inputs(run, T.lb, "edge-alb").ipAddressType).to.equal("dualstack") },
             { key: "certificateArn", value: CERTIFICATE, lands: (run) => expect(inputs(run, T.listener, "edge-https").certificateArn).to.equal(CERTIFICATE) },

@@ -412,3 +412,63 @@ describe("MigrationGate resource (under mocks)", () => {
         expect(() => new MigrationGate("fraction", { ...args, timeoutSeconds: 90.5 })).to.throw(/timeoutSeconds/);
     });
 });
+
+/** A fake ECS whose first task never stops (the migration that times out) and whose second (the cleanup) exits `cleanupExit`. */
+class TimingOutEcs extends FakeEcs {
+    constructor(private readonly cleanupExit: number | Error) {
+        super({});
+    }
+    async send(command: any): Promise<any> {
+        if (command instanceof DescribeTasksCommand) {
+            this.calls.push({ command: "DescribeTasksCommand", input: command.input });
+            if (this.named("RunTaskCommand").length < 2) {
+                return { tasks: [task("RUNNING")], failures: [] };
+            }
+            if (this.cleanupExit instanceof Error) {
+                throw this.cleanupExit;
+            }
+            return { tasks: [stoppedWith(this.cleanupExit)], failures: [] };
+        }
+        return super.send(command);
+    }
+}
+
+describe("MigrationGate runner: a gate that cannot pass wrongly (issue 17)", () => {
+    const EXIT_CODES = { "75": "another process holds Dify's upgrade lock; find it with aws ecs list-tasks --started-by pulumi-migration" };
+    const CLEANUP = { command: ["end the sessions"], timeoutSeconds: 300 };
+    const MANUAL = "run SELECT pg_terminate_backend(pid) ... as the master user";
+
+    it("fails on the wrapper's lock-held exit code, saying what it means and what to do (it used to pass as exit 0)", async () => {
+        const ecs = new FakeEcs({ describe: [stoppedWith(75)], taskDefinition: AWSLOGS_TASK_DEFINITION });
+        const error = await expectRejection(runMigrationTask(ecs, { ...INPUT, exitCodes: EXIT_CODES }, new FakeClock()));
+        expect(error.message).to.contain("exit code 75: another process holds Dify's upgrade lock");
+        expect(error.message).to.contain("list-tasks --started-by pulumi-migration");
+    });
+
+    it("on timeout stops the migration, then runs the cleanup command in the same task definition, and says so", async () => {
+        const ecs = new TimingOutEcs(0);
+        const error = await expectRejection(runMigrationTask(ecs, { ...INPUT, cleanup: CLEANUP, manualCleanup: MANUAL }, new FakeClock()));
+        const runs = ecs.named("RunTaskCommand").map((c) => c.input as RunTaskCommandInput);
+        expect(runs).to.have.length(2);
+        expect(runs[1].taskDefinition).to.equal(TASK_DEF);
+        expect(runs[1].overrides?.containerOverrides).to.deep.equal([{ name: "api", command: ["end the sessions"] }]);
+        // The migration was stopped before the cleanup started.
+        const order = ecs.calls.map((c) => c.command);
+        expect(order.indexOf("StopTaskCommand")).to.be.lessThan(order.lastIndexOf("RunTaskCommand"));
+        expect(error.message).to.contain("did not finish within 1800 s");
+        expect(error.message).to.contain("ended its database sessions");
+        expect(error.message).to.not.contain(MANUAL);
+    });
+
+    it("on timeout with a failing cleanup tells the operator exactly what to run", async () => {
+        for (const outcome of [1, new Error("ThrottlingException: Rate exceeded")]) {
+            const error = await expectRejection(runMigrationTask(new TimingOutEcs(outcome), { ...INPUT, cleanup: CLEANUP, manualCleanup: MANUAL }, new FakeClock()));
+            expect(error.message, String(outcome)).to.contain(`End them by hand: ${MANUAL}`);
+        }
+    });
+
+    it("without a cleanup command, the timeout still names the manual step", async () => {
+        const error = await expectRejection(runMigrationTask(new TimingOutEcs(0), { ...INPUT, manualCleanup: MANUAL }, new FakeClock()));
+        expect(error.message).to.contain(MANUAL);
+    });
+});

@@ -28,7 +28,16 @@ import {
     withExtras,
 } from "../difyEnvironment";
 import { logGroup } from "../logGroup";
-import { DEFAULT_MIGRATION_TIMEOUT_SECONDS, MigrationGate } from "../migrationGate";
+import {
+    DEFAULT_MIGRATION_TIMEOUT_SECONDS,
+    difyMigrationCommand,
+    difyMigrationExitCodes,
+    MigrationGate,
+    migrationSessionCleanupCommand,
+    migrationSessionsSql,
+    PLUGIN_DAEMON_COMMANDS,
+    PreMigrationSnapshot,
+} from "../migrationGate";
 import { squidConf, SQUID_COMMAND } from "../ssrfProxyConfig";
 import { ClusterScope, DifyClusterArgs, KEBAB, mapDefined } from "./context";
 import { executionRole, taskRole } from "./iam";
@@ -37,7 +46,7 @@ import { roleSecurityGroups, securityGroupGraph } from "./network";
 import { ROLE_SPECS, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
 import { initPassword, innerKeys, smtpPassword } from "./secrets";
 import { autoscaling, service, singleTaskSchedule } from "./services";
-import { SharedMount, taskDefinition } from "./tasks";
+import { isOneOff, ONE_OFF_RUNS_AS, ONE_OFF_TASKS, OneOffTask, SharedMount, taskDefinition } from "./tasks";
 
 export type { DifyClusterArgs } from "./context";
 export { UNSCOPED_ACTIONS } from "./iam";
@@ -98,9 +107,9 @@ export class DifyCluster extends pulumi.ComponentResource {
         }
 
         // --- logs -----------------------------------------------------------------------------------------------
-        const logGroups: Partial<Record<DifyRole | "migration" | "execAudit", aws.cloudwatch.LogGroup>> = {};
-        for (const role of [...roles, "migration"] as (DifyRole | "migration")[]) {
-            const kebab = role === "migration" ? "migration" : KEBAB[role];
+        const logGroups: Partial<Record<DifyRole | OneOffTask | "execAudit", aws.cloudwatch.LogGroup>> = {};
+        for (const role of [...roles, ...ONE_OFF_TASKS] as (DifyRole | OneOffTask)[]) {
+            const kebab = isOneOff(role) ? role : KEBAB[role];
             logGroups[role] = logGroup(`${name}-${kebab}`, `/ecs/${prefix}/${kebab}`, args.logs, parent);
         }
         const execAudit = logGroup(`${name}-exec-audit`, `/ecs/${prefix}/exec-audit`, args.logs, parent);
@@ -243,47 +252,95 @@ export class DifyCluster extends pulumi.ComponentResource {
         };
         const sizeOf = (role: DifyRole) => ((SINGLE_ROLES as readonly DifyRole[]).includes(role) ? s.singles[role as SingleRole] : s.roles[role as ScaledRole]);
 
-        const taskDefs: Partial<Record<DifyRole | "migration", aws.ecs.TaskDefinition>> = {};
-        for (const role of [...roles, "migration"] as (DifyRole | "migration")[]) {
-            // The migration task runs with the api's image, size and identity (same application, same bucket access).
-            const as: DifyRole = role === "migration" ? "api" : role;
+        // What each task runs instead of its image's own command: the squid proxies write their generated squid.conf
+        // and run squid (ssrfProxyConfig.ts); Dify's migration is judged by what it prints; the plugin daemon serves
+        // without migrating, and migrates once in its own one-off task (migrationGate/commands.ts).
+        const commandOf = (role: DifyRole | OneOffTask): { entryPoint?: string[]; command?: string[] } => {
+            if (role === "migration") {
+                return difyMigrationCommand();
+            }
+            if (role === "plugin-daemon-migration") {
+                return { command: [...PLUGIN_DAEMON_COMMANDS.migrate] };
+            }
+            if (role === "pluginDaemon") {
+                return { command: [...PLUGIN_DAEMON_COMMANDS.serve] };
+            }
+            return ROLE_SPECS[role].image === "squid" ? { entryPoint: ["/bin/bash", "-c"], command: [SQUID_COMMAND] } : {};
+        };
+        const taskDefs: Partial<Record<DifyRole | OneOffTask, aws.ecs.TaskDefinition>> = {};
+        for (const role of [...roles, ...ONE_OFF_TASKS] as (DifyRole | OneOffTask)[]) {
+            // A migration task runs with its application's image, size and identity (same code, same access).
+            const as: DifyRole = isOneOff(role) ? ONE_OFF_RUNS_AS[role] : role;
             const size = sizeOf(as);
             taskDefs[role] = taskDefinition(scope, role, {
                 image: this.images[as],
                 cpuArchitecture: s.architectures[as],
                 repositoryCredentialsSecretArn: images.repositoryCredentialsSecretArn,
-                env: envFor(role),
+                env: envFor(role === "plugin-daemon-migration" ? "pluginDaemon" : role),
                 cpu: size.cpu,
                 memory: size.memory,
                 logGroup: logGroups[role]!,
                 executionRoleArn: execution.role.arn,
                 taskRoleArn: taskRoles[as]!.arn,
-                mounts: role === "migration" ? [] : mountsOf(role),
-                // The squid proxies write their generated squid.conf and run squid (ssrfProxyConfig.ts): no custom image.
-                ...(ROLE_SPECS[as].image === "squid" ? { entryPoint: ["/bin/bash", "-c"], command: [SQUID_COMMAND] } : {}),
+                mounts: isOneOff(role) ? [] : mountsOf(role),
+                ...commandOf(role),
             });
         }
         this.migrationTaskDefinitionArn = taskDefs.migration!.arn;
 
-        // --- migration gate ---------------------------------------------------------------------------------------
+        // --- migrations: a snapshot first, then Dify's schema, then the plugin daemon's -------------------------------
+        const migrationDependencies = [capacityProviders, execution.policy, ...taskPolicies];
+        const snapshot = s.migration.snapshot
+            ? new PreMigrationSnapshot(
+                  `${name}-pre-migration-snapshot`,
+                  {
+                      clusterIdentifier: args.database.clusterIdentifier,
+                      // A new dify-api or plugin daemon tag is a new schema: snapshot before either migrates.
+                      version: pulumi.interpolate`dify-${s.images.difyTag}-plugin-daemon-${s.images.pluginDaemonTag}`,
+                      identifierPrefix: prefix,
+                      keep: s.migration.snapshotsKept,
+                      region: scope.ctx.region,
+                  },
+                  { parent: this, dependsOn: migrationDependencies },
+              )
+            : undefined;
+        const gateNetwork = { clusterArn: cluster.arn, subnetIds: args.privateSubnetIds, region: scope.ctx.region, containerName: "migration" };
         const gate = new MigrationGate(
             `${name}-migration`,
             {
-                clusterArn: cluster.arn,
+                ...gateNetwork,
                 taskDefinitionArn: taskDefs.migration!.arn,
-                containerName: "migration",
-                subnetIds: args.privateSubnetIds,
                 securityGroupIds: [sgs.api.id],
                 image: this.images.api,
-                region: scope.ctx.region,
                 timeoutSeconds: DEFAULT_MIGRATION_TIMEOUT_SECONDS,
+                exitCodes: difyMigrationExitCodes(prefix),
+                cleanup: { command: migrationSessionCleanupCommand(), timeoutSeconds: 300 },
+                manualCleanup: `connect to the database as the master user and run: ${migrationSessionsSql()}`,
             },
             {
                 parent: this,
-                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...(networkRules.dataPaths.api ?? []), ...(networkRules.internet.api ?? [])],
+                dependsOn: [...migrationDependencies, ...(snapshot ? [snapshot] : []), ...(networkRules.dataPaths.api ?? []), ...(networkRules.internet.api ?? [])],
             },
         );
         this.migrationTaskArn = gate.taskArn;
+        // The daemon migrates its own database (dify_plugin) with GORM AutoMigrate: once per daemon image, after Dify's
+        // (both before any new task of either starts), so no two daemon versions ever migrate at once.
+        const daemonGate = roles.includes("pluginDaemon")
+            ? new MigrationGate(
+                  `${name}-plugin-daemon-migration`,
+                  {
+                      ...gateNetwork,
+                      taskDefinitionArn: taskDefs["plugin-daemon-migration"]!.arn,
+                      securityGroupIds: [sgs.pluginDaemon!.id],
+                      image: this.images.pluginDaemon,
+                      timeoutSeconds: DEFAULT_MIGRATION_TIMEOUT_SECONDS,
+                  },
+                  {
+                      parent: this,
+                      dependsOn: [gate, ...migrationDependencies, ...(networkRules.dataPaths.pluginDaemon ?? []), ...(networkRules.internet.pluginDaemon ?? [])],
+                  },
+              )
+            : undefined;
 
         // --- services, servers before their clients (roles.ts: STARTS_WITHOUT_TASKS) ----------------------------------
         const services: Partial<Record<DifyRole, aws.ecs.Service>> = {};
@@ -301,7 +358,7 @@ export class DifyCluster extends pulumi.ComponentResource {
                 taskDefinitionArn: taskDefs[role]!.arn,
                 securityGroupId: sgs[role].id,
                 startsWithoutTasks,
-                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...networkRules.all, ...(gated ? [gate] : []), ...(startsWithoutTasks ? [] : servers(role))],
+                dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...networkRules.all, ...(gated ? [gate] : []), ...(role === "pluginDaemon" && daemonGate ? [daemonGate] : []), ...(startsWithoutTasks ? [] : servers(role))],
             });
         }
         this.serviceNames = mapDefined(services, (svc) => svc.name);

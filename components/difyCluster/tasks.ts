@@ -9,7 +9,13 @@ import { ClusterScope, KEBAB } from "./context";
 import { ROLE_SPECS } from "./roles";
 
 /** The one-off tasks that are not services: Dify's schema migration and the plugin daemon's. */
-export type OneOffTask = "migration" | "plugin-daemon-migration";
+export const ONE_OFF_TASKS = ["migration", "plugin-daemon-migration"] as const;
+export type OneOffTask = (typeof ONE_OFF_TASKS)[number];
+/** The role whose image, size, environment and identity each one-off task runs with. */
+export const ONE_OFF_RUNS_AS: Record<OneOffTask, DifyRole> = { migration: "api", "plugin-daemon-migration": "pluginDaemon" };
+export function isOneOff(x: string): x is OneOffTask {
+    return (ONE_OFF_TASKS as readonly string[]).includes(x);
+}
 
 /** An EFS access point mounted with TLS and the task role (IAM) at a path of the container. */
 export interface SharedMount {
@@ -40,7 +46,7 @@ export interface TaskSpec {
 }
 
 export function taskDefinition(scope: ClusterScope, role: DifyRole | OneOffTask, t: TaskSpec): aws.ecs.TaskDefinition {
-    const service = role === "migration" || role === "plugin-daemon-migration" ? undefined : ROLE_SPECS[role];
+    const service = isOneOff(role) ? undefined : ROLE_SPECS[role];
     const kebab = service ? KEBAB[role as DifyRole] : role;
     const { environment, secrets } = toEcs(t.env);
     const mounts = (t.mounts ?? []).map((m, i) => ({ ...m, volume: `shared-${i + 1}` }));

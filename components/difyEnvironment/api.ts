@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { apiOverflowFor } from "../../config/capacity";
 import { upstreamValues } from "../../config/upstream/parity";
 import { secretValueFrom } from "../contracts";
-import { ContainerEnvironment, DB_POOL_RECYCLE_SECONDS, DB_SESSION, dbExtras, EnvironmentInputs, INTERNAL_URL, str } from "./shared";
+import { applicationNameOf, ContainerEnvironment, DB_POOL_RECYCLE_SECONDS, DB_SESSION, dbExtras, EnvironmentInputs, INTERNAL_URL, str } from "./shared";
 
 /**
  * What a dify-api container runs: a MODE of the image's entrypoint (api, worker, beat, migration), or `websocket`, the
@@ -57,7 +57,7 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
         DB_PORT: str(i.database.port),
         DB_DATABASE: i.database.databaseName,
         // TLS, and sessions that fail fast when the writer is gone (shared.ts DB_SESSION).
-        DB_EXTRAS: dbExtras(`dify-${mode}`),
+        DB_EXTRAS: dbExtras(applicationNameOf(mode)),
         // The pgvector pool (psycopg2 SimpleConnectionPool) reads no DB_EXTRAS, only libpq's environment.
         PGSSLMODE: "require",
         PGCONNECT_TIMEOUT: String(DB_SESSION.connectTimeoutSeconds),

@@ -114,6 +114,11 @@ export const DB_SESSION = {
  * application name tells the sessions of each mode apart in pg_stat_activity, which is how a timed-out migration's
  * session is found and ended (components/migrationGate.ts).
  */
+/** The application_name each dify-api mode's sessions carry, e.g. dify-migration. */
+export function applicationNameOf(mode: string): string {
+    return `dify-${mode}`;
+}
+
 export function dbExtras(applicationName: string): string {
     const k = DB_SESSION.keepalives;
     return [

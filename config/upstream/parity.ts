@@ -391,6 +391,11 @@ export const SERVICE_DIFFERENCES: readonly ServiceDifference[] = [
     },
     {
         services: ["plugin_daemon"],
+        aspect: "command",
+        reason: "the image's command migrates (GORM AutoMigrate, no lock) and then serves; two new tasks would migrate at once, so the service runs /app/main alone and a one-off task migrates first (components/migrationGate/commands.ts)",
+    },
+    {
+        services: ["plugin_daemon"],
         aspect: "port",
         value: 5003,
         reason: "remote plugin debugging (raw TCP) is off: the ALB does not carry it and it would open plugin installs to anyone who reaches it",

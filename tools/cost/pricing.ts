@@ -390,16 +390,27 @@ export class Pricer {
             this.add(`Fargate ${label} ${kind}: vCPU`, `${round(t.vcpu)} vCPU x ${Math.round(hours)} h`, t.vcpu * hours * v * factor);
             this.add(`Fargate ${label} ${kind}: memory`, `${round(t.gb)} GB x ${Math.round(hours)} h`, t.gb * hours * g * factor);
         }
-        // The migration task: one Fargate task for minutes per Dify upgrade (two a month assumed, ten minutes each).
-        const migration = this.resources.find((r) => r.type.endsWith(":MigrationGate") || (r.type === "pulumi-nodejs:dynamic:Resource" && r.name.includes("migration")));
-        const td = this.ofType("aws:ecs/taskDefinition:TaskDefinition").find((t) => String(t.inputs.family).endsWith("-migration"));
-        if (migration && td) {
-            this.mark(migration, td);
+        // The migration tasks (Dify's, the plugin daemon's): one Fargate task for minutes per upgrade (two a month
+        // assumed, ten minutes each), each on the task definition its gate runs.
+        const migrationDefs = this.ofType("aws:ecs/taskDefinition:TaskDefinition").filter((t) => String(t.inputs.family).endsWith("-migration"));
+        for (const gate of this.resources.filter((r) => r.type.endsWith(":MigrationGate"))) {
+            // A gate and its task definition share their suffix (`-migration`, `-plugin-daemon-migration`).
+            const daemon = gate.name.endsWith("-plugin-daemon-migration");
+            const td = migrationDefs.find((t) => String(t.inputs.family).endsWith("-plugin-daemon-migration") === daemon);
+            this.mark(gate);
+            if (!td) {
+                continue;
+            }
+            this.mark(td);
             const v = this.price("fargate.x86.vcpuHour", "Fargate vCPU") ?? 0;
             const g = this.price("fargate.x86.gbHour", "Fargate memory") ?? 0;
             const taskHours = (2 * 10) / 60;
-            this.add("Migration task (2 upgrades x 10 min)", `${round(taskHours)} task-hours`, taskHours * ((knownNumber(td.inputs.cpu) ?? 1024) / 1024 * v + (knownNumber(td.inputs.memory) ?? 2048) / 1024 * g));
+            this.add(`Migration task ${td.inputs.family} (2 upgrades x 10 min)`, `${round(taskHours)} task-hours`, taskHours * ((knownNumber(td.inputs.cpu) ?? 1024) / 1024 * v + (knownNumber(td.inputs.memory) ?? 2048) / 1024 * g));
         }
+        // Pre-migration snapshots: Aurora charges no backup storage for manual snapshots inside the backup retention
+        // period, nor for backup storage up to the cluster volume's size (Aurora user guide, "Understanding Amazon
+        // Aurora backup storage usage"); a few kept longer on a small database stay inside that allowance.
+        this.mark(...this.resources.filter((r) => r.type.endsWith(":PreMigrationSnapshot")));
     }
 
     private network(): void {

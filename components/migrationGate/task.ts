@@ -1,6 +1,6 @@
 /**
- * MigrationGate: runs Dify's database migration as a one-off ECS task, once per api image, and fails `pulumi up` when
- * it fails.
+ * MigrationGate: runs a database migration (Dify's, or the plugin daemon's) as a one-off ECS task, once per image, and
+ * fails `pulumi up` when it fails.
  *
  * Why a gate: Dify's entrypoint runs `flask upgrade-db` when MIGRATION_ENABLED=true. Letting api/worker/beat do it on
  * start makes replicas race for a Redis lock; the loser logs "Database migration skipped" and serves on the old schema
@@ -32,9 +32,10 @@
  * stack that assumes a role through provider config must export that role's credentials (or profile) to the process.
  *
  * If the Pulumi process is killed while waiting, the task keeps running to completion on its own; find it with
- * `aws ecs list-tasks --cluster <cluster> --started-by pulumi-migration` and let it stop before the next `pulumi up`:
- * while it holds Dify's Redis upgrade lock, a second run logs "Database migration skipped" and exits 0, which the gate
- * cannot tell from success.
+ * `aws ecs list-tasks --cluster <cluster> --started-by pulumi-migration`. While it holds Dify's Redis upgrade lock, a
+ * second run logs "Database migration skipped"; the migration command turns that into its own exit code (commands.ts)
+ * and `exitCodes` into an error that says what to do. On a timeout the gate stops the task and runs `cleanup` to end
+ * its database sessions, which the server would otherwise keep running with their locks.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type {
@@ -74,6 +75,12 @@ export interface MigrationGateArgs {
     image: pulumi.Input<string>;
     /** AWS region of the cluster, e.g. `ap-northeast-1`. */
     region: pulumi.Input<string>;
+    /** What the migration command's own exit codes mean and what to do about each (keys are exit codes, e.g. "75"). */
+    exitCodes?: Record<string, string>;
+    /** A command that ends the migration's database sessions, run in the same container after a timeout; and its timeout in seconds. */
+    cleanup?: { command: string[]; timeoutSeconds: number };
+    /** What an operator runs to end those sessions by hand when the cleanup cannot. */
+    manualCleanup?: string;
     /**
      * Seconds to wait for the task to stop, counted from RunTask (so it includes Fargate provisioning and the image
      * pull). On expiry the task is stopped and the deployment fails. Default 1800 (30 min); at least 60.
@@ -95,6 +102,15 @@ export interface MigrationTaskInput {
     securityGroupIds: string[];
     /** Seconds from RunTask until the task is stopped as timed out. */
     timeoutSeconds: number;
+    /** What the migration command's own exit codes mean and what to do about each, for the error (e.g. "75"). */
+    exitCodes?: Record<string, string>;
+    /**
+     * Run after a timeout, in the same task definition's container, to end the timed-out migration's database sessions
+     * (exit 0 when done); bounded by its own timeout in seconds.
+     */
+    cleanup?: { command: string[]; timeoutSeconds: number };
+    /** What an operator runs to end those sessions when the cleanup cannot, for the error. */
+    manualCleanup?: string;
 }
 
 /** The outcome of a successful migration run. */
@@ -135,7 +151,7 @@ const MAX_CONSECUTIVE_POLL_ERRORS = 5;
 /** Stop codes that mean ECS or a person ended the task: even exit code 0 then does not prove the migration finished. */
 const INTERRUPTED_STOP_CODES = ["UserInitiated", "ServiceSchedulerInitiated", "SpotInterruption", "TerminationNotice", "InfrastructureHealth"];
 /** The inputs the gate records (and compares in `diff`); `image` is the only one whose change re-runs the task. */
-const RECORDED_FIELDS = ["clusterArn", "taskDefinitionArn", "containerName", "subnetIds", "securityGroupIds", "region", "timeoutSeconds"];
+const RECORDED_FIELDS = ["clusterArn", "taskDefinitionArn", "containerName", "subnetIds", "securityGroupIds", "region", "timeoutSeconds", "exitCodes", "cleanup", "manualCleanup"];
 /** awsvpc limits of RunTask's network configuration. */
 const MAX_SUBNETS = 16;
 const MAX_SECURITY_GROUPS = 5;
@@ -219,24 +235,20 @@ async function judgeStoppedTask(client: EcsClientLike, input: MigrationTaskInput
         return { taskArn, exitCode: 0 };
     }
     const logs = await logLocation(client, input, taskArn);
-    const how = container.exitCode === 0 ? `exited with code 0 but was interrupted (stop code ${task.stopCode})` : `failed with exit code ${container.exitCode}`;
+    const meaning = input.exitCodes?.[String(container.exitCode)];
+    const how =
+        container.exitCode === 0
+            ? `exited with code 0 but was interrupted (stop code ${task.stopCode})`
+            : `failed with exit code ${container.exitCode}${meaning ? `: ${meaning}` : ""}`;
     throw new Error(
-        `Dify migration ${how}; stopped reason: ${stopReason}${container.reason ? `; container reason: ${container.reason}` : ""}. ` +
+        `Migration ${how}; stopped reason: ${stopReason}${container.reason ? `; container reason: ${container.reason}` : ""}. ` +
             `Task ${taskArn}. Logs: ${logs}. The services were not updated; the running version keeps serving.`,
     );
 }
 
-/**
- * Runs the migration task once and waits for it: RunTask on Fargate in the given private subnets (no public IP),
- * then DescribeTasks with a growing interval until the task is STOPPED. Resolves for exit code 0; throws for a task
- * that cannot be started or never starts its container, a non-zero exit, an interrupted run, or the timeout (after
- * stopping the task). `client` is an `ECSClient` (or a fake with `send`), `clock` supplies time and sleep.
- */
-export async function runMigrationTask(client: EcsClientLike, input: MigrationTaskInput, clock: Clock): Promise<MigrationTaskResult> {
-    const { RunTaskCommand: Run, DescribeTasksCommand: Describe } = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
-    const started = clock.now();
-    const deadline = started + input.timeoutSeconds * 1000;
-
+/** Starts one task of the input's task definition (optionally with another command); returns its ARN and status. */
+async function startTask(client: EcsClientLike, input: MigrationTaskInput, command?: string[]): Promise<{ taskArn: string; lastStatus: string }> {
+    const { RunTaskCommand: Run } = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
     const request: RunTaskCommandInput = {
         cluster: input.clusterArn,
         taskDefinition: input.taskDefinitionArn,
@@ -249,6 +261,7 @@ export async function runMigrationTask(client: EcsClientLike, input: MigrationTa
         startedBy: STARTED_BY,
         propagateTags: "TASK_DEFINITION",
         enableExecuteCommand: false,
+        ...(command ? { overrides: { containerOverrides: [{ name: input.containerName, command }] } } : {}),
     };
     let run: RunTaskCommandOutput;
     try {
@@ -261,19 +274,21 @@ export async function runMigrationTask(client: EcsClientLike, input: MigrationTa
         const reasons = (run.failures ?? []).map((f) => [f.arn, f.reason, f.detail].filter((x) => x).join(": ")).join("; ");
         throw new Error(`Migration task could not be started: RunTask on ${input.clusterArn} reported ${reasons || "no task and no failure reason"}.`);
     }
+    return { taskArn, lastStatus: run.tasks?.[0]?.lastStatus ?? "PROVISIONING" };
+}
 
+/**
+ * Polls DescribeTasks with a growing interval until the task is STOPPED (returns it) or the deadline passes (returns
+ * the last status seen). Too many consecutive errors stop the task and throw.
+ */
+async function waitForStop(client: EcsClientLike, input: MigrationTaskInput, taskArn: string, lastStatus: string, deadline: number, clock: Clock): Promise<Task | { timedOut: string }> {
+    const { DescribeTasksCommand: Describe } = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
     let delay = FIRST_POLL_MS;
     let consecutiveErrors = 0;
-    let lastStatus = run.tasks?.[0]?.lastStatus ?? "PROVISIONING";
     for (;;) {
         const remaining = deadline - clock.now();
         if (remaining <= 0) {
-            const stopped = await stopTask(client, input, taskArn, `Dify migration exceeded the ${input.timeoutSeconds} s timeout of the Pulumi MigrationGate`);
-            const logs = await logLocation(client, input, taskArn);
-            throw new Error(
-                `Dify migration task ${taskArn} did not finish within ${input.timeoutSeconds} s (last status ${lastStatus}). ${stopped} ` +
-                    `Logs: ${logs}. The services were not updated; the running version keeps serving.`,
-            );
+            return { timedOut: lastStatus };
         }
         await clock.sleep(Math.min(delay, remaining));
         delay = Math.min(delay * POLL_GROWTH, MAX_POLL_MS);
@@ -292,7 +307,7 @@ export async function runMigrationTask(client: EcsClientLike, input: MigrationTa
         if (!task) {
             consecutiveErrors += 1;
             if (consecutiveErrors >= MAX_CONSECUTIVE_POLL_ERRORS) {
-                const stopped = await stopTask(client, input, taskArn, "The Pulumi MigrationGate lost track of this Dify migration task");
+                const stopped = await stopTask(client, input, taskArn, "The Pulumi MigrationGate lost track of this migration task");
                 throw new Error(`Could not follow migration task ${taskArn}: DescribeTasks failed ${consecutiveErrors} times in a row (last: ${problem}). ${stopped}`);
             }
             continue;
@@ -300,9 +315,59 @@ export async function runMigrationTask(client: EcsClientLike, input: MigrationTa
         consecutiveErrors = 0;
         lastStatus = task.lastStatus ?? lastStatus;
         if (task.lastStatus === "STOPPED") {
-            return judgeStoppedTask(client, input, task);
+            return task;
         }
     }
+}
+
+/**
+ * After a timeout: the stopped container's database session may still run its statement and hold its locks (the
+ * server only notices a vanished client when it next writes to it). Runs the cleanup command in the same task
+ * definition to end those sessions, and says what happened, or what the operator must run.
+ */
+async function endSessions(client: EcsClientLike, input: MigrationTaskInput, clock: Clock): Promise<string> {
+    const byHand = input.manualCleanup ? ` End them by hand: ${input.manualCleanup}` : "";
+    if (!input.cleanup) {
+        return byHand ? `Its database session may still hold locks.${byHand}` : "";
+    }
+    try {
+        const { taskArn, lastStatus } = await startTask(client, input, input.cleanup.command);
+        const stopped = await waitForStop(client, input, taskArn, lastStatus, clock.now() + input.cleanup.timeoutSeconds * 1000, clock);
+        if ("timedOut" in stopped) {
+            await stopTask(client, input, taskArn, "The migration session cleanup exceeded its timeout");
+            return `The cleanup task ${taskArn} did not finish within ${input.cleanup.timeoutSeconds} s, so its database session may still hold locks.${byHand}`;
+        }
+        const code = (stopped.containers ?? []).find((c) => c.name === input.containerName)?.exitCode;
+        if (code === 0) {
+            return `A cleanup task (${taskArn}) ended its database sessions; Dify's upgrade lock expires on its own within a minute.`;
+        }
+        return `The cleanup task ${taskArn} failed (exit code ${code ?? "none"}, ${stopped.stoppedReason ?? "no reason given"}), so its database session may still hold locks.${byHand}`;
+    } catch (e) {
+        return `The cleanup task could not run (${errorText(e)}), so its database session may still hold locks.${byHand}`;
+    }
+}
+
+/**
+ * Runs the migration task once and waits for it: RunTask on Fargate in the given private subnets (no public IP),
+ * then DescribeTasks with a growing interval until the task is STOPPED. Resolves for exit code 0; throws for a task
+ * that cannot be started or never starts its container, a non-zero exit (naming what the exit code means, when the
+ * input says), an interrupted run, or the timeout (after stopping the task and ending its database sessions).
+ * `client` is an `ECSClient` (or a fake with `send`), `clock` supplies time and sleep.
+ */
+export async function runMigrationTask(client: EcsClientLike, input: MigrationTaskInput, clock: Clock): Promise<MigrationTaskResult> {
+    const deadline = clock.now() + input.timeoutSeconds * 1000;
+    const { taskArn, lastStatus } = await startTask(client, input);
+    const stopped = await waitForStop(client, input, taskArn, lastStatus, deadline, clock);
+    if ("timedOut" in stopped) {
+        const how = await stopTask(client, input, taskArn, `Migration exceeded the ${input.timeoutSeconds} s timeout of the Pulumi MigrationGate`);
+        const logs = await logLocation(client, input, taskArn);
+        const sessions = await endSessions(client, input, clock);
+        throw new Error(
+            `Migration task ${taskArn} did not finish within ${input.timeoutSeconds} s (last status ${stopped.timedOut}). ${how} ${sessions ? `${sessions} ` : ""}` +
+                `Logs: ${logs}. The services were not updated; the running version keeps serving.`,
+        );
+    }
+    return judgeStoppedTask(client, input, stopped);
 }
 
 /** A clock that really waits; the provider's default. */
@@ -319,6 +384,9 @@ function taskInputOf(props: MigrationGateState): MigrationTaskInput {
         subnetIds: props.subnetIds,
         securityGroupIds: props.securityGroupIds,
         timeoutSeconds: props.timeoutSeconds,
+        exitCodes: props.exitCodes,
+        cleanup: props.cleanup,
+        manualCleanup: props.manualCleanup,
     };
 }
 
@@ -419,6 +487,9 @@ export class MigrationGate extends pulumi.dynamic.Resource {
                 image: args.image,
                 region: args.region,
                 timeoutSeconds,
+                exitCodes: args.exitCodes,
+                cleanup: args.cleanup,
+                manualCleanup: args.manualCleanup,
                 taskArn: undefined,
                 exitCode: undefined,
             },

@@ -1,0 +1,219 @@
+/**
+ * Upgrades and rollbacks (issue 17): the pre-migration snapshot, a migration that cannot pass wrongly, the plugin
+ * daemon's own migration, and how they are wired into both stacks.
+ */
+import { expect } from "chai";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CreateDBClusterSnapshotCommand, DeleteDBClusterSnapshotCommand, DescribeDBClusterSnapshotsCommand, DBClusterSnapshot } from "@aws-sdk/client-rds";
+import { difyMigrationCommand, MIGRATION_EXIT, migrationSessionCleanupCommand, PLUGIN_DAEMON_COMMANDS, snapshotIdentifier, takePreMigrationSnapshot } from "../components/migrationGate";
+import type { Clock } from "../components/migrationGate";
+import { applicationNameOf } from "../components/difyEnvironment/shared";
+import { configErrorFor, containerOf, ProgramRun, stackRun } from "./harness";
+
+/** Runs the migration wrapper with a stand-in for the image's /entrypoint.sh that prints `output` and exits `code`. */
+function runWrapper(output: string, code: number): { status: number; stderr: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dify-migration-"));
+    const entrypoint = path.join(dir, "entrypoint.sh");
+    fs.writeFileSync(entrypoint, `printf '%s\\n' ${JSON.stringify(output)}\nexit ${code}\n`);
+    const { command } = difyMigrationCommand();
+    const script = command[0].replace("/entrypoint.sh", entrypoint).replace(/\/tmp\/dify-migration\.log/g, path.join(dir, "out.log"));
+    try {
+        execFileSync("/bin/bash", ["-c", script], { stdio: ["ignore", "ignore", "pipe"] });
+        return { status: 0, stderr: "" };
+    } catch (e) {
+        const err = e as { status: number; stderr: Buffer };
+        return { status: err.status, stderr: err.stderr.toString() };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+describe("upgrades: the migration command fails when Dify skipped the migration", () => {
+    it("runs the image's own entrypoint through bash, as the dify-api Dockerfile's ENTRYPOINT does", () => {
+        const { entryPoint, command } = difyMigrationCommand();
+        expect(entryPoint).to.deep.equal(["/bin/bash", "-c"]);
+        expect(command[0]).to.contain("/bin/bash /entrypoint.sh");
+    });
+
+    it("exits 0 only when Dify printed that the migration succeeded", () => {
+        expect(runWrapper("Preparing database migration...\nStarting database migration.\nDatabase migration successful!", 0).status).to.equal(0);
+    });
+
+    it("exits with the lock-held code when Dify printed \"Database migration skipped\" and exited 0", () => {
+        const r = runWrapper("Preparing database migration...\nDatabase migration skipped", 0);
+        expect(r.status).to.equal(MIGRATION_EXIT.lockHeld);
+        expect(r.stderr).to.contain("upgrade lock");
+    });
+
+    it("keeps upgrade-db's own failure code, and refuses an exit 0 that reported nothing", () => {
+        expect(runWrapper("Database migration failed: boom", 1).status).to.equal(1);
+        expect(runWrapper("Migration completed, exiting normally", 0).status).to.equal(MIGRATION_EXIT.noSuccess);
+    });
+
+    it("the timeout cleanup ends exactly the migration's sessions (its application_name), never its own", () => {
+        const cleanup = migrationSessionCleanupCommand()[0];
+        expect(cleanup).to.contain(`application_name = '${applicationNameOf("migration")}'`);
+        expect(cleanup).to.contain("pid <> pg_backend_pid()");
+        expect(cleanup).to.contain("pg_terminate_backend");
+        // The migration's sessions carry that name (DB_EXTRAS), so the cleanup can find them.
+    });
+});
+
+/** A fake RDS: the snapshot becomes available after `creatingPolls` polls; `existing` are older snapshots. */
+class FakeRds {
+    calls: { command: string; input: any }[] = [];
+    polls = 0;
+    constructor(
+        private readonly existing: DBClusterSnapshot[],
+        private readonly opts: { creatingPolls?: number; status?: string; createError?: Error } = {},
+    ) {}
+    async send(command: any): Promise<any> {
+        this.calls.push({ command: command.constructor.name, input: command.input });
+        if (command instanceof CreateDBClusterSnapshotCommand) {
+            if (this.opts.createError) {
+                throw this.opts.createError;
+            }
+            return { DBClusterSnapshot: { DBClusterSnapshotArn: `arn:aws:rds:ap-northeast-1:123456789012:cluster-snapshot:${command.input.DBClusterSnapshotIdentifier}` } };
+        }
+        if (command instanceof DescribeDBClusterSnapshotsCommand) {
+            if (command.input.DBClusterSnapshotIdentifier) {
+                this.polls += 1;
+                const status = this.opts.status ?? (this.polls > (this.opts.creatingPolls ?? 2) ? "available" : "creating");
+                return { DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: command.input.DBClusterSnapshotIdentifier, Status: status }] };
+            }
+            // The listing: two pages, the new snapshot among them.
+            const created = this.calls.find((c) => c.command === "CreateDBClusterSnapshotCommand")!.input;
+            const mine = { DBClusterSnapshotIdentifier: created.DBClusterSnapshotIdentifier, Status: "available", SnapshotCreateTime: new Date("2026-12-03T10:00:00Z"), TagList: created.Tags };
+            const all = [mine, ...this.existing];
+            return command.input.Marker ? { DBClusterSnapshots: all.slice(2) } : { DBClusterSnapshots: all.slice(0, 2), Marker: all.length > 2 ? "page-2" : undefined };
+        }
+        if (command instanceof DeleteDBClusterSnapshotCommand) {
+            return {};
+        }
+        throw new Error(`unexpected ${command.constructor.name}`);
+    }
+    named(name: string) {
+        return this.calls.filter((c) => c.command === name);
+    }
+}
+
+class Clock0 implements Clock {
+    t = Date.parse("2026-12-03T10:00:00Z");
+    now() {
+        return this.t;
+    }
+    async sleep(ms: number) {
+        this.t += ms;
+    }
+}
+
+const ours = (id: string, day: number): DBClusterSnapshot => ({
+    DBClusterSnapshotIdentifier: id,
+    Status: "available",
+    SnapshotCreateTime: new Date(`2026-11-${String(day).padStart(2, "0")}T00:00:00Z`),
+    TagList: [{ Key: "dify-aws:pre-migration-snapshot", Value: "dify-prd" }],
+});
+const INPUT = { clusterIdentifier: "dify-prd-db", version: "dify-1.17.1-plugin-daemon-0.6.10-local", identifierPrefix: "dify-prd", keep: 2, timeoutSeconds: 3600 };
+
+describe("upgrades: the pre-migration snapshot", () => {
+    it("is named for the version it precedes, in RDS's character set and length", () => {
+        const id = snapshotIdentifier("dify-prd", "dify-1.17.1-plugin-daemon-0.6.10-local", new Date("2026-12-03T10:04:59Z"));
+        expect(id).to.equal("dify-prd-pre-dify-1-17-1-plugin-daemon-0-6-10-local-202612031004");
+        for (const x of [id, snapshotIdentifier("9x", "A.B", new Date()), snapshotIdentifier("dify-prd", "v".repeat(400), new Date())]) {
+            // CreateDBClusterSnapshot: 1-255 letters, digits or hyphens; a letter first; no two hyphens in a row; none last.
+            expect(x, x).to.match(/^[a-zA-Z][a-zA-Z0-9-]{0,254}$/);
+            expect(x, x).to.not.match(/--|-$/);
+        }
+    });
+
+    it("creates the snapshot, waits until it is available, then keeps only the newest `keep` of its own", async () => {
+        const other = { DBClusterSnapshotIdentifier: "someone-elses", Status: "available", SnapshotCreateTime: new Date("2026-01-01T00:00:00Z"), TagList: [] };
+        const rds = new FakeRds([ours("dify-prd-pre-dify-1-16-1-202611200000", 20), other, ours("dify-prd-pre-dify-1-15-0-202611010000", 1)]);
+        const result = await takePreMigrationSnapshot(rds, INPUT, new Clock0());
+        const create = rds.named("CreateDBClusterSnapshotCommand")[0].input;
+        expect(create.DBClusterIdentifier).to.equal("dify-prd-db");
+        expect(create.Tags).to.deep.include({ Key: "dify-aws:pre-migration-snapshot", Value: "dify-prd" });
+        expect(rds.polls).to.equal(3);
+        // Pruned only after the new one was available, only its own, oldest first beyond `keep`.
+        expect(rds.named("DeleteDBClusterSnapshotCommand").map((c) => c.input.DBClusterSnapshotIdentifier)).to.deep.equal(["dify-prd-pre-dify-1-15-0-202611010000"]);
+        expect(result.pruned).to.deep.equal(["dify-prd-pre-dify-1-15-0-202611010000"]);
+        const order = rds.calls.map((c) => c.command);
+        expect(order.indexOf("DeleteDBClusterSnapshotCommand")).to.be.greaterThan(order.lastIndexOf("CreateDBClusterSnapshotCommand"));
+    });
+
+    it("fails (so no migration starts) when the snapshot cannot be created, fails or is late", async () => {
+        const failures: [FakeRds, RegExp][] = [
+            [new FakeRds([], { createError: new Error("InvalidDBClusterStateFault") }), /could not be created.*InvalidDBClusterStateFault/],
+            [new FakeRds([], { status: "failed" }), /ended failed/],
+            [new FakeRds([], { status: "creating" }), /not available within 3600 s/],
+        ];
+        for (const [rds, message] of failures) {
+            let error: Error | undefined;
+            try {
+                await takePreMigrationSnapshot(rds, INPUT, new Clock0());
+            } catch (e) {
+                error = e as Error;
+            }
+            expect(error?.message).to.match(message);
+            expect(error?.message).to.contain("no migration ran");
+            expect(rds.named("DeleteDBClusterSnapshotCommand")).to.have.length(0);
+        }
+    });
+});
+
+describe("upgrades: wired into both stacks", () => {
+    const dynamic = (run: ProgramRun, kind: string) => run.resources.filter((r) => r.type.endsWith(`:${kind}`));
+    for (const stack of ["dev", "prd"] as const) {
+        it(`${stack}: a snapshot named for the dify-api and plugin daemon tags runs before either migration`, async () => {
+            const run = await stackRun(stack);
+            const [snapshot] = dynamic(run, "PreMigrationSnapshot");
+            expect(snapshot.inputs.version).to.equal("dify-1.17.1-plugin-daemon-0.6.10-local");
+            expect(snapshot.inputs.keep).to.equal(3);
+            const gates = dynamic(run, "MigrationGate");
+            const dify = gates.find((g) => g.name === "dify-migration")!;
+            const daemon = gates.find((g) => g.name === "dify-plugin-daemon-migration")!;
+            expect(dify.dependencies).to.include(snapshot.urn);
+            // The daemon migrates after Dify, and its service waits for it.
+            expect(daemon.dependencies).to.include(dify.urn);
+            expect(run.one("aws:ecs/service:Service", "dify-plugin-daemon").dependencies).to.include(daemon.urn);
+            // The snapshot is taken of the cluster the stack runs, once its writer exists.
+            expect(snapshot.inputs.clusterIdentifier).to.equal(run.outputs.databaseClusterIdentifier).and.to.equal(`dify-${stack}-db`);
+        });
+
+        it(`${stack}: the Dify gate knows the lock-held exit code and how to end a timed-out migration's sessions`, async () => {
+            const dify = dynamic(await stackRun(stack), "MigrationGate").find((g) => g.name === "dify-migration")!;
+            expect(dify.inputs.exitCodes[String(MIGRATION_EXIT.lockHeld)]).to.contain("Database migration skipped");
+            expect(dify.inputs.cleanup.command).to.deep.equal(migrationSessionCleanupCommand());
+            expect(dify.inputs.manualCleanup).to.contain("pg_terminate_backend");
+        });
+
+        it(`${stack}: the plugin daemon serves without migrating, and its one-off task only migrates`, async () => {
+            const run = await stackRun(stack);
+            const serve = JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition", "dify-plugin-daemon").inputs.containerDefinitions)[0];
+            const migrate = containerOf(run, "plugin-daemon-migration") as unknown as { image: string; command: string[] };
+            expect(serve.command).to.deep.equal([...PLUGIN_DAEMON_COMMANDS.serve]);
+            // tini stays the entry point (the image's ENTRYPOINT): only the command is replaced.
+            expect(serve.entryPoint).to.equal(undefined);
+            expect(migrate.command).to.deep.equal([...PLUGIN_DAEMON_COMMANDS.migrate]);
+            expect(migrate.image).to.equal(serve.image);
+        });
+    }
+
+    it("the snapshot's provider serializes self-contained: the RDS SDK is required at run time, nothing of Pulumi is captured", async () => {
+        const [snapshot] = dynamic(await stackRun("prd"), "PreMigrationSnapshot");
+        const text: string = snapshot.inputs.__provider;
+        expect(text).to.contain('require("@aws-sdk/client-rds")');
+        expect(text).to.not.match(/require\("@pulumi\//);
+        expect(text.length).to.be.lessThan(50_000);
+    });
+
+    it("prd refuses to turn the snapshot off; dev may", () => {
+        const message = configErrorFor("prd", { migrationSnapshot: false });
+        expect(message).to.contain("dify-aws:migrationSnapshot = false");
+        expect(message).to.contain("dify-aws:deletionProtection = true");
+        expect(() => configErrorFor("dev", { migrationSnapshot: false })).to.throw(/expected a ConfigError/);
+    });
+});
