@@ -12,6 +12,12 @@ import { difyMigrationCommand, MIGRATION_EXIT, migrationSessionCleanupCommand, P
 import type { Clock } from "../components/migrationGate";
 import { applicationNameOf } from "../components/difyEnvironment/shared";
 import { configErrorFor, containerOf, ProgramRun, stackRun } from "./harness";
+import { DescribeServiceDeploymentsCommand, DescribeServicesCommand, DescribeTasksCommand, ListServiceDeploymentsCommand, ListTasksCommand } from "@aws-sdk/client-ecs";
+import { checkRollouts, RolloutInput } from "../components/rolloutCheck";
+import { rolloutBudgetMinutes, SERVICE_TIMEOUT_MINUTES } from "../components/difyCluster/services";
+import { DIFY_ROLES } from "../config/roles";
+
+const dynamic = (run: ProgramRun, kind: string) => run.resources.filter((r) => r.type.endsWith(`:${kind}`));
 
 /** Runs the migration wrapper with a stand-in for the image's /entrypoint.sh that prints `output` and exits `code`. */
 function runWrapper(output: string, code: number): { status: number; stderr: string } {
@@ -165,7 +171,6 @@ describe("upgrades: the pre-migration snapshot", () => {
 });
 
 describe("upgrades: wired into both stacks", () => {
-    const dynamic = (run: ProgramRun, kind: string) => run.resources.filter((r) => r.type.endsWith(`:${kind}`));
     for (const stack of ["dev", "prd"] as const) {
         it(`${stack}: a snapshot named for the dify-api and plugin daemon tags runs before either migration`, async () => {
             const run = await stackRun(stack);
@@ -216,4 +221,105 @@ describe("upgrades: wired into both stacks", () => {
         expect(message).to.contain("dify-aws:deletionProtection = true");
         expect(() => configErrorFor("dev", { migrationSnapshot: false })).to.throw(/expected a ConfigError/);
     });
+});
+
+
+const TD = (rev: number) => `arn:aws:ecs:ap-northeast-1:123456789012:task-definition/dify-prd-api:${rev}`;
+const ROLLOUT: RolloutInput = { clusterArn: "arn:aws:ecs:ap-northeast-1:123456789012:cluster/dify-prd", services: { api: { serviceName: "dify-prd-api", taskDefinitionArn: TD(8) } }, timeoutSeconds: 600 };
+
+/** A fake ECS answering DescribeServices with a scripted sequence of primary deployments, and the rollback's story. */
+class FakeServiceEcs {
+    calls: string[] = [];
+    i = 0;
+    constructor(private readonly primaries: { taskDefinition: string; rolloutState: string; rolloutStateReason?: string }[]) {}
+    async send(command: any): Promise<any> {
+        this.calls.push(command.constructor.name);
+        if (command instanceof DescribeServicesCommand) {
+            const p = this.primaries[Math.min(this.i++, this.primaries.length - 1)];
+            return { services: [{ serviceName: "dify-prd-api", deployments: [{ status: "PRIMARY", runningCount: 1, desiredCount: 2, ...p }] }] };
+        }
+        if (command instanceof ListServiceDeploymentsCommand) {
+            return { serviceDeployments: [{ serviceDeploymentArn: "arn:aws:ecs:...:service-deployment/dify-prd/dify-prd-api/abc" }] };
+        }
+        if (command instanceof DescribeServiceDeploymentsCommand) {
+            return {
+                serviceDeployments: [
+                    {
+                        status: "ROLLBACK_SUCCESSFUL",
+                        statusReason: "Service deployment rolled back because the circuit breaker threshold was exceeded.",
+                        rollback: { reason: "circuit breaker" },
+                        createdAt: new Date(),
+                    },
+                ],
+            };
+        }
+        if (command instanceof ListTasksCommand) {
+            return { taskArns: ["arn:aws:ecs:...:task/dify-prd/1"] };
+        }
+        if (command instanceof DescribeTasksCommand) {
+            return { tasks: [{ taskDefinitionArn: TD(8), stoppedReason: "Task failed ELB health checks", containers: [{ name: "api", exitCode: 137 }] }] };
+        }
+        throw new Error(`unexpected ${command.constructor.name}`);
+    }
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error | undefined> {
+    try {
+        await p;
+    } catch (e) {
+        return e as Error;
+    }
+    return undefined;
+}
+
+describe("upgrades: `up` fails when ECS did not complete the deployment it was given", () => {
+    it("fails after a circuit-breaker rollback (one deployment, running = desired: what waitForSteadyState took for success)", async () => {
+        const ecs = new FakeServiceEcs([{ taskDefinition: TD(7), rolloutState: "COMPLETED" }]);
+        const error = await rejection(checkRollouts(ecs, ROLLOUT, ["api"], new Clock0()));
+        expect(error?.message).to.contain("api: ECS runs dify-prd-api:7, not dify-prd-api:8");
+        expect(error?.message).to.contain("ROLLBACK_SUCCESSFUL");
+        expect(error?.message).to.contain("circuit breaker threshold was exceeded");
+        expect(error?.message).to.contain("Task failed ELB health checks: api exit 137");
+    });
+
+    it("fails on a FAILED rollout and on one still in progress at the deadline", async () => {
+        const failed = await rejection(checkRollouts(new FakeServiceEcs([{ taskDefinition: TD(8), rolloutState: "FAILED", rolloutStateReason: "tasks failed to start" }]), ROLLOUT, ["api"], new Clock0()));
+        expect(failed?.message).to.contain("FAILED (tasks failed to start");
+        const slow = await rejection(checkRollouts(new FakeServiceEcs([{ taskDefinition: TD(8), rolloutState: "IN_PROGRESS" }]), ROLLOUT, ["api"], new Clock0()));
+        expect(slow?.message).to.contain("did not complete within 600 s (last: IN_PROGRESS, 1/2 running)");
+    });
+
+    it("passes once the new task definition's rollout COMPLETED, waiting through IN_PROGRESS", async () => {
+        const ecs = new FakeServiceEcs([{ taskDefinition: TD(8), rolloutState: "IN_PROGRESS" }, { taskDefinition: TD(8), rolloutState: "IN_PROGRESS" }, { taskDefinition: TD(8), rolloutState: "COMPLETED" }]);
+        expect(await rejection(checkRollouts(ecs, ROLLOUT, ["api"], new Clock0()))).to.equal(undefined);
+        expect(ecs.calls.filter((c) => c === "DescribeServicesCommand")).to.have.length(3);
+    });
+
+    for (const stack of ["dev", "prd"] as const) {
+        it(`${stack}: checks every service against the task definition this update registered, after all of them`, async () => {
+            const run = await stackRun(stack);
+            const [check] = dynamic(run, "RolloutCheck");
+            const services = run.ofType("aws:ecs/service:Service");
+            expect(Object.keys(check.inputs.services).sort()).to.deep.equal([...DIFY_ROLES].sort());
+            for (const svc of services) {
+                expect(check.dependencies).to.include(svc.urn);
+                const role = Object.keys(check.inputs.services).find((r) => check.inputs.services[r].serviceName === svc.inputs.name)!;
+                expect(check.inputs.services[role].taskDefinitionArn, role).to.equal(svc.inputs.taskDefinition);
+            }
+        });
+
+        it(`${stack}: every service waits long enough for its slowest healthy rollout and a rollback`, async () => {
+            const run = await stackRun(stack);
+            // The longest drain of any target group (the api's, for SSE streams) bounds every role's.
+            const drain = Math.max(...run.ofType("aws:lb/targetGroup:TargetGroup").map((tg) => Number(tg.inputs.deregistrationDelay)));
+            expect(drain).to.be.greaterThan(0);
+            for (const svc of run.ofType("aws:ecs/service:Service")) {
+                const role = svc.inputs.tags["dify-aws:role"];
+                const r = DIFY_ROLES.find((x) => x.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) === role)!;
+                expect(svc.customTimeouts?.create, role).to.equal(`${SERVICE_TIMEOUT_MINUTES}m`);
+                expect(svc.customTimeouts?.update, role).to.equal(`${SERVICE_TIMEOUT_MINUTES}m`);
+                expect(rolloutBudgetMinutes(r, drain), role).to.be.at.most(SERVICE_TIMEOUT_MINUTES);
+            }
+        });
+    }
 });

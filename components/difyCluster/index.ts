@@ -46,6 +46,7 @@ import { roleSecurityGroups, securityGroupGraph } from "./network";
 import { ROLE_SPECS, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
 import { initPassword, innerKeys, smtpPassword } from "./secrets";
 import { autoscaling, service, singleTaskSchedule } from "./services";
+import { RolloutCheck } from "../rolloutCheck";
 import { isOneOff, ONE_OFF_RUNS_AS, ONE_OFF_TASKS, OneOffTask, SharedMount, taskDefinition } from "./tasks";
 
 export type { DifyClusterArgs } from "./context";
@@ -371,6 +372,17 @@ export class DifyCluster extends pulumi.ComponentResource {
                 singleTaskSchedule(scope, role as SingleRole, cluster.name, services[role]!);
             }
         }
+
+        // --- the rollout: `up` fails unless every service runs what this update registered --------------------------
+        new RolloutCheck(
+            `${name}-rollout`,
+            {
+                clusterArn: cluster.arn,
+                region: scope.ctx.region,
+                services: Object.fromEntries(roles.map((role) => [role, { serviceName: services[role]!.name, taskDefinitionArn: taskDefs[role]!.arn }])),
+            },
+            { parent: this, dependsOn: Object.values(services) as aws.ecs.Service[] },
+        );
 
         this.ecsExecCommand = s.ecsExecEnabled
             ? pulumi.interpolate`aws ecs execute-command --region ${scope.ctx.region} --cluster ${cluster.name} --container api --interactive --command /bin/bash --task "$(aws ecs list-tasks --region ${scope.ctx.region} --cluster ${cluster.name} --service-name ${services.api!.name} --desired-status RUNNING --query 'taskArns[0]' --output text)"`

@@ -17,6 +17,22 @@ export interface ServiceSpec {
     dependsOn: pulumi.Resource[];
 }
 
+/** Minutes a new task may take to be provisioned, pull its image (dify-api is over 1 GB) and start its process. */
+export const TASK_START_MINUTES = 10;
+/** How long `pulumi up` waits for a service to reach steady state (its create and update timeouts), in minutes. */
+export const SERVICE_TIMEOUT_MINUTES = 60;
+
+/**
+ * The slowest rollout of a role that still succeeds, and then its rollback, in minutes: new tasks start, pass their
+ * health-check grace, the old ones drain (the target group's deregistration delay, `drainSeconds`) and stop
+ * (stopTimeout); a failing one is rolled back by the circuit breaker, which takes the same again.
+ */
+export function rolloutBudgetMinutes(role: DifyRole, drainSeconds: number): number {
+    const spec = ROLE_SPECS[role];
+    const once = TASK_START_MINUTES + ((spec.loadBalancer?.graceSeconds ?? 0) + drainSeconds + spec.stopTimeout) / 60;
+    return Math.ceil(2 * once);
+}
+
 export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aws.ecs.Service {
     const { args } = scope;
     const s = args.settings;
@@ -97,7 +113,14 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
         },
         // Application Auto Scaling owns the desired count once the service exists: its target tracking, and the
         // active-hours schedule (which also scales the single-task roles).
-        { parent: scope.parent, dependsOn: o.dependsOn, ignoreChanges: !scaled && !args.activeHours ? [] : ["desiredCount"] },
+        {
+            parent: scope.parent,
+            dependsOn: o.dependsOn,
+            ignoreChanges: !scaled && !args.activeHours ? [] : ["desiredCount"],
+            // The provider's default of 20 minutes is shorter than a slow healthy rollout followed by a circuit-breaker
+            // rollback (rolloutBudgetMinutes); a timed-out wait fails `up` while ECS is still deploying.
+            customTimeouts: { create: `${SERVICE_TIMEOUT_MINUTES}m`, update: `${SERVICE_TIMEOUT_MINUTES}m` },
+        },
     );
 }
 

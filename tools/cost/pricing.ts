@@ -207,6 +207,7 @@ export const FREE_TYPES: Record<string, string> = {
     "random:index/randomPassword:RandomPassword": "not an AWS resource",
     "random:index/randomId:RandomId": "not an AWS resource",
     "pulumi-nodejs:dynamic:Resource": "the migration task, priced as the minutes it runs",
+    "pulumi-nodejs:dynamic/rollout:RolloutCheck": "reads ECS deployments during `up`; no AWS resource",
     "pulumi:providers:aws": "not an AWS resource",
     "pulumi:providers:random": "not an AWS resource",
     "pulumi:providers:pulumi-nodejs": "not an AWS resource",

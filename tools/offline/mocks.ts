@@ -28,6 +28,8 @@ export interface RegisteredResource {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     retainOnDelete: boolean;
+    /** The customTimeouts option as the engine gets it ("" where none was given). */
+    customTimeouts?: { create: string; update: string; delete: string };
 }
 
 export interface InvokeCall {

@@ -22,6 +22,7 @@ type RegisterRequest = {
     getIgnorechangesList(): string[];
     getDeletebeforereplace(): boolean;
     getRetainondelete(): boolean | undefined;
+    getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
     getPropertydependenciesMap(): { forEach(f: (value: { getUrnsList(): string[] }, key: string) => void): void };
 };
 const monitorProto = MockMonitor.prototype as unknown as {
@@ -45,6 +46,8 @@ if (!monitorProto.__difyAwsRecording) {
             entry.ignoreChanges = req.getIgnorechangesList();
             entry.deleteBeforeReplace = req.getDeletebeforereplace();
             entry.retainOnDelete = req.getRetainondelete() === true;
+            const timeouts = req.getCustomtimeouts();
+            entry.customTimeouts = timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } : undefined;
             const propertyDependencies: Record<string, string[]> = {};
             req.getPropertydependenciesMap().forEach((value, key) => {
                 propertyDependencies[key] = value.getUrnsList();
