@@ -75,6 +75,7 @@ const cluster = new DifyCluster("dify", {
     pluginWorkspace: data.pluginWorkspace,
     agentWorkspace: data.agentWorkspace,
     settings: settings.cluster,
+    protect: common.deletionProtection,
     activeHours: common.activeHours,
 });
 

@@ -13,10 +13,22 @@ export interface SecretRef {
     secretArn: pulumi.Output<string>;
     /** The JSON key inside the secret; undefined when the secret is a plain string. */
     jsonKey?: string;
+    /**
+     * The version holding the value this program stored (SecretVersion.versionId). In `valueFrom` it makes a new value
+     * a new task definition, so one `up` rolls every task that reads it; undefined (a secret the user owns) reads
+     * AWSCURRENT when a task starts.
+     */
+    versionId?: pulumi.Output<string>;
 }
 
-/** ECS `valueFrom` for a SecretRef. */
+/**
+ * ECS `valueFrom` for a SecretRef: `<arn>:<json-key>:<version-stage>:<version-id>` (ECS developer guide, "Pass Secrets
+ * Manager secrets through Amazon ECS environment variables"), trailing fields left off when not given.
+ */
 export function secretValueFrom(ref: SecretRef): pulumi.Output<string> {
+    if (ref.versionId) {
+        return pulumi.interpolate`${ref.secretArn}:${ref.jsonKey ?? ""}::${ref.versionId}`;
+    }
     return ref.jsonKey === undefined ? ref.secretArn : pulumi.interpolate`${ref.secretArn}:${ref.jsonKey}::`;
 }
 

@@ -5,6 +5,7 @@ import { auroraPostgresFamily, cacheParameterFamily, DataSettings } from "../con
 import { awsContext } from "./awsContext";
 import { tlsOnlyStatements } from "./bucketTls";
 import { CacheConnection, DatabaseConnection, FileBucket, SharedFileSystem } from "./contracts";
+import { credentialOptions } from "./credentials";
 import { logGroup, LogGroupSettings } from "./logGroup";
 import { after } from "./ordering";
 import { AGENT_WORKSPACE_ROOTS, PLUGIN_WORKSPACE_ROOT, SharedWorkspace } from "./sharedWorkspace";
@@ -224,7 +225,7 @@ export class ManagedData extends pulumi.ComponentResource {
         // Created before the cluster: RDS would otherwise create it on first export, with no retention and no CMK.
         const postgresLog = logGroup(`${name}-db-postgresql-log`, `/aws/rds/cluster/${clusterIdentifier}/postgresql`, args.logs, { parent: this });
 
-        const password = this.credential(`${name}-db-master-password`, DATABASE_PASSWORD_LENGTH);
+        const password = this.credential(`${name}-db-master-password`, DATABASE_PASSWORD_LENGTH, args.protect);
 
         const cluster = new aws.rds.Cluster(
             `${name}-db`,
@@ -363,8 +364,8 @@ export class ManagedData extends pulumi.ComponentResource {
             port: after(cluster.port, instances[0]),
             databaseName: DATABASE_NAME,
             pluginDatabaseName: PLUGIN_DATABASE_NAME,
-            username: { secretArn, jsonKey: "username" },
-            password: { secretArn, jsonKey: "password" },
+            username: { secretArn, jsonKey: "username", versionId: secret.version.versionId },
+            password: { secretArn, jsonKey: "password", versionId: secret.version.versionId },
             securityGroupId: securityGroup.id,
             clusterIdentifier: after(cluster.clusterIdentifier, instances[0]),
         };
@@ -408,7 +409,7 @@ export class ManagedData extends pulumi.ComponentResource {
         const slowLog = logGroup(`${name}-cache-slow-log`, `/dify/${p}/elasticache/slow-log`, args.logs, { parent: this });
         const engineLog = logGroup(`${name}-cache-engine-log`, `/dify/${p}/elasticache/engine-log`, args.logs, { parent: this });
 
-        const token = this.credential(`${name}-cache-auth-token`, CACHE_AUTH_TOKEN_LENGTH);
+        const token = this.credential(`${name}-cache-auth-token`, CACHE_AUTH_TOKEN_LENGTH, args.protect);
 
         const failover = s.replicaCount > 0;
         const group = new aws.elasticache.ReplicationGroup(
@@ -496,9 +497,9 @@ export class ManagedData extends pulumi.ComponentResource {
             host: after(group.primaryEndpointAddress, group),
             readerHost: after(group.readerEndpointAddress, group),
             port: after(group.port.apply((port) => port ?? REDIS_PORT), group),
-            authToken: { secretArn: authTokenSecretArn },
-            celeryBrokerUrl: { secretArn: celeryBrokerUrlSecretArn },
-            agentRedisUrl: { secretArn: agentRedisUrlSecretArn },
+            authToken: { secretArn: authTokenSecretArn, versionId: authTokenSecret.version.versionId },
+            celeryBrokerUrl: { secretArn: celeryBrokerUrlSecretArn, versionId: brokerSecret.version.versionId },
+            agentRedisUrl: { secretArn: agentRedisUrlSecretArn, versionId: agentSecret.version.versionId },
             securityGroupId: securityGroup.id,
         };
         return {
@@ -522,11 +523,11 @@ export class ManagedData extends pulumi.ComponentResource {
     }
 
     /** A generated credential from letters, digits and CREDENTIAL_SPECIALS (see there for why). */
-    private credential(resourceName: string, length: number): random.RandomPassword {
+    private credential(resourceName: string, length: number, protect: boolean): random.RandomPassword {
         return new random.RandomPassword(
             resourceName,
             { length, special: true, overrideSpecial: CREDENTIAL_SPECIALS, minUpper: 1, minLower: 1, minNumeric: 1 },
-            { parent: this },
+            credentialOptions(this, protect),
         );
     }
 

@@ -11,6 +11,7 @@ const settings = loadSettings();
 const secret = (name: string) => pulumi.output(`arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:${name}-AbCdEf`);
 const cluster = new DifyCluster("dify", {
     namePrefix: "dify-fx",
+    protect: false,
     vpcId: "vpc-0123456789abcdef0",
     vpcCidr: "10.77.0.0/16",
     vpcInterfaceEndpoints: [],

@@ -3,7 +3,7 @@
  * AWS's facts (../shared/reference/dify-on-ecs.md, the issue), not from the implementation.
  */
 import { expect } from "chai";
-import { ProgramRun, runProgram, stackRun, Stack } from "./harness";
+import { ProgramRun, runProgram, secretArnOf, stackRun, Stack } from "./harness";
 import type { RegisteredResource } from "./mocks";
 
 const STACKS: Stack[] = ["dev", "prd"];
@@ -88,7 +88,7 @@ const PUBLIC_DEFAULTS = [
     "difyai123456",
 ];
 
-const stripJsonKey = (valueFrom: string) => valueFrom.replace(/:[^:]+::$/, "");
+const stripJsonKey = secretArnOf;
 
 /**
  * One dev run with every optional feature switched (ECS Exec off, Bedrock, Spot for web and api, an ECR pull-through
@@ -231,8 +231,8 @@ for (const stack of STACKS) {
                 expect(e.CODE_EXECUTION_ENDPOINT).to.equal("http://sandbox:8194");
                 expect(e.SSRF_PROXY_HTTP_URL).to.equal("http://ssrf-proxy:3128");
                 expect(e.SSRF_PROXY_HTTPS_URL).to.equal("http://ssrf-proxy:3128");
-                expect(secrets(c).CELERY_BROKER_URL).to.equal(run.outputs.celeryBrokerUrlSecretArn);
-                expect(secrets(c).REDIS_PASSWORD).to.equal(run.outputs.cacheAuthTokenSecretArn);
+                expect(secretArnOf(secrets(c).CELERY_BROKER_URL)).to.equal(run.outputs.celeryBrokerUrlSecretArn);
+                expect(secretArnOf(secrets(c).REDIS_PASSWORD)).to.equal(run.outputs.cacheAuthTokenSecretArn);
             }
             expect(env(taskDef(run, "api").c).MODE).to.equal("api");
             expect(env(taskDef(run, "worker").c).MODE).to.equal("worker");
@@ -325,7 +325,7 @@ for (const stack of STACKS) {
             const version = mine(run, "aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.inputs.secretString === generator.state.result)!;
             expect(version.secretPaths).to.include("secretString");
             expect(version.dependencies).to.include(secret.urn);
-            expect(secrets(taskDef(run, "api").c).INIT_PASSWORD).to.equal(run.outputs.initPasswordSecretArn);
+            expect(secretArnOf(secrets(taskDef(run, "api").c).INIT_PASSWORD)).to.equal(run.outputs.initPasswordSecretArn);
             expect(String(run.outputs.initPasswordSecretArn)).to.match(/^arn:aws:secretsmanager:.*init-password/);
             for (const role of ["web", "worker", "beat", "plugin-daemon", "sandbox", "ssrf-proxy", "migration"] as const) {
                 expect(names(taskDef(run, role).c).has("INIT_PASSWORD"), role).to.equal(false);
@@ -364,7 +364,8 @@ for (const stack of STACKS) {
             const api = secrets(taskDef(run, "api").c);
             const refs = ["SECRET_KEY", "PLUGIN_DAEMON_KEY", "INNER_API_KEY_FOR_PLUGIN", "CODE_EXECUTION_API_KEY"].map((k) => api[k]);
             expect(new Set(refs).size, "four different references").to.equal(4);
-            refs.forEach((r) => expect(r).to.match(/:[A-Z_]+::$/));
+            // Each names its JSON key and pins the version the program stored (a new value rolls every reader).
+            refs.forEach((r) => expect(r).to.match(/:[A-Z_]+::[0-9a-f-]{36}$/));
             for (const role of ["worker", "beat", "migration"] as const) {
                 expect(secrets(taskDef(run, role).c).SECRET_KEY, role).to.equal(api.SECRET_KEY);
             }
@@ -376,13 +377,13 @@ for (const stack of STACKS) {
             // Agent v2: the token api presents is the one the backend checks; the one the backend presents, the
             // sandbox's; the backend reaches the daemon and the inner API with the api's keys.
             const agent = secrets(taskDef(run, "agent-backend").c);
-            expect(agent.DIFY_AGENT_API_TOKEN).to.equal(api.AGENT_BACKEND_API_TOKEN).and.to.match(/:AGENT_BACKEND_API_TOKEN::$/);
+            expect(agent.DIFY_AGENT_API_TOKEN).to.equal(api.AGENT_BACKEND_API_TOKEN).and.to.match(/:AGENT_BACKEND_API_TOKEN::[0-9a-f-]{36}$/);
             expect(secrets(taskDef(run, "worker").c).AGENT_BACKEND_API_TOKEN).to.equal(api.AGENT_BACKEND_API_TOKEN);
-            expect(agent.DIFY_AGENT_LOCAL_SANDBOX_AUTH_TOKEN).to.equal(secrets(taskDef(run, "agent-sandbox").c).SHELLCTL_AUTH_TOKEN).and.to.match(/:AGENT_LOCAL_SANDBOX_AUTH_TOKEN::$/);
+            expect(agent.DIFY_AGENT_LOCAL_SANDBOX_AUTH_TOKEN).to.equal(secrets(taskDef(run, "agent-sandbox").c).SHELLCTL_AUTH_TOKEN).and.to.match(/:AGENT_LOCAL_SANDBOX_AUTH_TOKEN::[0-9a-f-]{36}$/);
             expect(agent.DIFY_AGENT_SHELLCTL_AUTH_TOKEN).to.equal(agent.DIFY_AGENT_LOCAL_SANDBOX_AUTH_TOKEN);
             expect(agent.DIFY_AGENT_PLUGIN_DAEMON_API_KEY).to.equal(api.PLUGIN_DAEMON_KEY);
             expect(agent.DIFY_AGENT_INNER_API_KEY).to.equal(api.INNER_API_KEY_FOR_PLUGIN);
-            expect(agent.DIFY_AGENT_SERVER_SECRET_KEY).to.match(/:AGENT_SERVER_SECRET_KEY::$/);
+            expect(agent.DIFY_AGENT_SERVER_SECRET_KEY).to.match(/:AGENT_SERVER_SECRET_KEY::[0-9a-f-]{36}$/);
             expect(stripJsonKey(agent.DIFY_AGENT_REDIS_URL)).to.equal(run.outputs.agentRedisUrlSecretArn);
             // The database credentials are ManagedData's secret, for both the app and pgvector.
             expect(api.DB_PASSWORD).to.equal(api.PGVECTOR_PASSWORD);

@@ -39,7 +39,7 @@ describe("DifyCluster standalone (fake contracts)", () => {
         expect(secret.inputs.namePrefix).to.equal("dify-fx/dify-smtp-password-");
         const exec = JSON.parse(run.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "dify-execution")!.inputs.policy);
         const readable = exec.Statement.find((s: { Action: string[] }) => s.Action.includes("secretsmanager:GetSecretValue")).Resource;
-        expect(readable).to.include(ref);
+        expect(readable).to.include(ref.split(":").slice(0, 7).join(":"));
 
         // The fake database group admits the five roles that use it (api, worker, beat, plugin daemon, websocket); the
         // cache, those and the agent backend.

@@ -66,6 +66,19 @@ export function containerOf(run: ProgramRun, family: string): ContainerDefinitio
     return containers[0];
 }
 
+/**
+ * The secret's ARN in an ECS `valueFrom` (`arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6>` followed,
+ * optionally, by `:<json-key>:<version-stage>:<version-id>`).
+ */
+export function secretArnOf(valueFrom: string): string {
+    return valueFrom.split(":").slice(0, 7).join(":");
+}
+
+/** The version id a `valueFrom` pins ("" when it pins none). */
+export function versionIdOf(valueFrom: string): string {
+    return valueFrom.split(":")[9] ?? "";
+}
+
 /** A container's plain environment as a record. */
 export function environmentOf(c: ContainerDefinition): Record<string, string> {
     return Object.fromEntries(c.environment.map((e) => [e.name, e.value]));

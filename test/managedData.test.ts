@@ -618,7 +618,9 @@ describe("ManagedData: variants", () => {
         expect(data.database.username).to.include({ jsonKey: "username" });
         expect(data.database.password).to.include({ jsonKey: "password" });
         expect(await value(data.database.username.secretArn)).to.equal(arn);
-        expect(await value(secretValueFrom(data.database.password))).to.equal(`${arn}:password::`);
+        const version = await value(data.database.password.versionId!);
+        expect(version).to.match(/^[0-9a-f-]{36}$/);
+        expect(await value(secretValueFrom(data.database.password))).to.equal(`${arn}:password::${version}`);
         expect(data.cache.authToken.jsonKey).to.equal(undefined);
         expect(data.cache.celeryBrokerUrl.jsonKey).to.equal(undefined);
         expect(await value(data.cache.celeryBrokerUrl.secretArn)).to.equal(await value(data.celeryBrokerUrlSecretArn));

@@ -11,7 +11,7 @@ import { CreateDBClusterSnapshotCommand, DeleteDBClusterSnapshotCommand, Describ
 import { difyMigrationCommand, MIGRATION_EXIT, migrationSessionCleanupCommand, PLUGIN_DAEMON_COMMANDS, snapshotIdentifier, takePreMigrationSnapshot } from "../components/migrationGate";
 import type { Clock } from "../components/migrationGate";
 import { applicationNameOf } from "../components/difyEnvironment/shared";
-import { configErrorFor, containerOf, ProgramRun, stackRun } from "./harness";
+import { configErrorFor, containerOf, ProgramRun, runProgram, stackRun } from "./harness";
 import { DescribeServiceDeploymentsCommand, DescribeServicesCommand, DescribeTasksCommand, ListServiceDeploymentsCommand, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { checkRollouts, RolloutInput } from "../components/rolloutCheck";
 import { rolloutBudgetMinutes, SERVICE_TIMEOUT_MINUTES } from "../components/difyCluster/services";
@@ -320,6 +320,46 @@ describe("upgrades: `up` fails when ECS did not complete the deployment it was g
                 expect(svc.customTimeouts?.update, role).to.equal(`${SERVICE_TIMEOUT_MINUTES}m`);
                 expect(rolloutBudgetMinutes(r, drain), role).to.be.at.most(SERVICE_TIMEOUT_MINUTES);
             }
+        });
+    }
+});
+
+describe("upgrades: a changed credential rolls every task that reads it", () => {
+    const MAIL = { smtpServer: "email-smtp.ap-northeast-1.amazonaws.com", smtpUsername: "AKIAEXAMPLE", mailDefaultSendFrom: "dify@example.com" };
+    const containersOf = (run: ProgramRun, family: string) => run.one("aws:ecs/taskDefinition:TaskDefinition", `dify-${family}`).inputs.containerDefinitions as string;
+
+    it("a new SMTP password (a stack secret) changes the api's and the worker's task definitions, and only theirs", async () => {
+        const before = await runProgram("prd", { ...MAIL, smtpPassword: "first-password-1" }, { secretKeys: ["smtpPassword"] });
+        const after = await runProgram("prd", { ...MAIL, smtpPassword: "second-password-2" }, { secretKeys: ["smtpPassword"] });
+        for (const family of ["api", "worker"]) {
+            expect(containersOf(after, family), `${family} rolls`).to.not.equal(containersOf(before, family));
+        }
+        for (const family of ["web", "beat", "plugin-daemon", "sandbox"]) {
+            expect(containersOf(after, family), `${family} does not read it`).to.equal(containersOf(before, family));
+        }
+    });
+
+    for (const stack of ["dev", "prd"] as const) {
+        it(`${stack}: every reference to a secret the program stores pins the version holding its value`, async () => {
+            const run = await stackRun(stack);
+            const versions = new Map<string, string>();
+            for (const v of run.ofType("aws:secretsmanager/secretVersion:SecretVersion")) {
+                const secret = run.resources.find((r) => r.type === "aws:secretsmanager/secret:Secret" && r.id === v.inputs.secretId)!;
+                versions.set(secret.state.arn, v.state.versionId);
+            }
+            let pinned = 0;
+            for (const td of run.ofType("aws:ecs/taskDefinition:TaskDefinition")) {
+                for (const c of JSON.parse(td.inputs.containerDefinitions) as { secrets?: { name: string; valueFrom: string }[] }[]) {
+                    for (const s of c.secrets ?? []) {
+                        const arn = s.valueFrom.split(":").slice(0, 7).join(":");
+                        if (versions.has(arn)) {
+                            expect(s.valueFrom.split(":")[9], `${td.name} ${s.name}`).to.equal(versions.get(arn));
+                            pinned += 1;
+                        }
+                    }
+                }
+            }
+            expect(pinned).to.be.greaterThan(20);
         });
     }
 });

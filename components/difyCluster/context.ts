@@ -41,6 +41,8 @@ export interface DifyClusterArgs {
     agentWorkspace?: SharedFileSystem;
     /** Images, sizes, task counts, Spot, ECS Exec, Bedrock, SMTP and extra env/secrets (config/cluster.ts). */
     settings: ClusterSettings;
+    /** The stack protects its data: its generated credentials are Pulumi-protected too (components/credentials.ts). */
+    protect: boolean;
     /** When the stack runs: outside it every service (beat too) is scaled to 0 tasks. Undefined: always on. */
     activeHours?: ActiveHours;
 }

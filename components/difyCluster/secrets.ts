@@ -2,7 +2,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { SecretRef } from "../contracts";
+import { SecretRef, secretValueFrom } from "../contracts";
+import { credentialOptions } from "../credentials";
 import { INNER_KEY_NAMES, InnerKeyName } from "../difyEnvironment";
 import { after } from "../ordering";
 import { ClusterScope } from "./context";
@@ -23,8 +24,8 @@ export function innerKeys(scope: ClusterScope) {
     for (const key of INNER_KEY_NAMES) {
         const resourceName = `${name}-${key.toLowerCase().replace(/_/g, "-")}`;
         values[key] = BASE64URL_32_BYTES.includes(key)
-            ? pulumi.secret(new random.RandomId(resourceName, { byteLength: 32 }, { parent, additionalSecretOutputs: ["b64Url", "b64Std", "hex", "dec", "id"] }).b64Url)
-            : new random.RandomPassword(resourceName, { length: 64, special: false }, { parent }).result;
+            ? pulumi.secret(new random.RandomId(resourceName, { byteLength: 32 }, credentialOptions(parent, args.protect, { additionalSecretOutputs: ["b64Url", "b64Std", "hex", "dec", "id"] })).b64Url)
+            : new random.RandomPassword(resourceName, { length: 64, special: false }, credentialOptions(parent, args.protect)).result;
     }
     const secret = new aws.secretsmanager.Secret(
         `${name}-inner-keys`,
@@ -43,7 +44,7 @@ export function innerKeys(scope: ClusterScope) {
     );
     // Tasks reference the secret by ARN; the ARN they get resolves once the value is stored (see ordering.ts).
     const secretArn = after(secret.arn, version);
-    const refs = Object.fromEntries(INNER_KEY_NAMES.map((k) => [k, { secretArn, jsonKey: k }])) as Record<InnerKeyName, SecretRef>;
+    const refs = Object.fromEntries(INNER_KEY_NAMES.map((k) => [k, { secretArn, jsonKey: k, versionId: version.versionId }])) as Record<InnerKeyName, SecretRef>;
     return { secretArn, refs };
 }
 
@@ -55,7 +56,7 @@ export function innerKeys(scope: ClusterScope) {
 export const INIT_PASSWORD_LENGTH = 30;
 export function initPassword(scope: ClusterScope): { secretArn: pulumi.Output<string>; ref: SecretRef } {
     const { name, parent, args } = scope;
-    const value = new random.RandomPassword(`${name}-init-password`, { length: INIT_PASSWORD_LENGTH, special: false }, { parent }).result;
+    const value = new random.RandomPassword(`${name}-init-password`, { length: INIT_PASSWORD_LENGTH, special: false }, credentialOptions(parent, args.protect)).result;
     const secret = new aws.secretsmanager.Secret(
         `${name}-init-password`,
         {
@@ -67,7 +68,7 @@ export function initPassword(scope: ClusterScope): { secretArn: pulumi.Output<st
     );
     const version = new aws.secretsmanager.SecretVersion(`${name}-init-password`, { secretId: secret.id, secretString: value }, { parent });
     const secretArn = after(secret.arn, version);
-    return { secretArn, ref: { secretArn } };
+    return { secretArn, ref: { secretArn, versionId: version.versionId } };
 }
 
 /** The SMTP password reference: the user's secret ARN, or a secret this component stores from the stack secret. */
@@ -89,5 +90,5 @@ export function smtpPassword(scope: ClusterScope) {
     );
     const version = new aws.secretsmanager.SecretVersion(`${name}-smtp-password`, { secretId: secret.id, secretString: pw.value }, { parent });
     const secretArn = after(secret.arn, version);
-    return { secretArn, valueFrom: secretArn };
+    return { secretArn, valueFrom: secretValueFrom({ secretArn, versionId: version.versionId }) };
 }

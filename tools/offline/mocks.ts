@@ -28,6 +28,8 @@ export interface RegisteredResource {
     ignoreChanges: string[];
     deleteBeforeReplace: boolean;
     retainOnDelete: boolean;
+    /** How many aliases (old names or parents) the resource declares. */
+    aliasCount?: number;
     /** The customTimeouts option as the engine gets it ("" where none was given). */
     customTimeouts?: { create: string; update: string; delete: string };
 }
@@ -196,6 +198,11 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
                     resourceRecordValue: `_${h}.acm-validations.aws.`,
                 })),
             };
+        case "aws:secretsmanager/secretVersion:SecretVersion": {
+            // Secrets Manager gives every stored value a new version id (a UUID): a changed value is a new id.
+            const v = shortHash(JSON.stringify(inputs.secretString ?? inputs.secretBinary ?? ""));
+            return { versionId: `${v}-0000-4000-8000-${v}${v.slice(0, 4)}`, arn: inputs.secretId };
+        }
         case "aws:secretsmanager/secret:Secret":
             return { arn: `arn:aws:secretsmanager:${r}:${ACCOUNT_ID}:secret:${inputs.name ?? name}-AbCdEf` };
         case "aws:ecs/cluster:Cluster":

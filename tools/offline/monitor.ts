@@ -23,6 +23,8 @@ type RegisterRequest = {
     getDeletebeforereplace(): boolean;
     getRetainondelete(): boolean | undefined;
     getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+    getAliasesList(): unknown[];
+    getAliasurnsList(): string[];
     getPropertydependenciesMap(): { forEach(f: (value: { getUrnsList(): string[] }, key: string) => void): void };
 };
 const monitorProto = MockMonitor.prototype as unknown as {
@@ -46,6 +48,7 @@ if (!monitorProto.__difyAwsRecording) {
             entry.ignoreChanges = req.getIgnorechangesList();
             entry.deleteBeforeReplace = req.getDeletebeforereplace();
             entry.retainOnDelete = req.getRetainondelete() === true;
+            entry.aliasCount = req.getAliasesList().length + req.getAliasurnsList().length;
             const timeouts = req.getCustomtimeouts();
             entry.customTimeouts = timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } : undefined;
             const propertyDependencies: Record<string, string[]> = {};
