@@ -2,22 +2,33 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alarms } from "./components/alarms";
 import { DifyCluster } from "./components/difyCluster";
 import { EdgeAlb } from "./components/edgeAlb";
+import { DataGuard, DataGuardArgs } from "./components/dataGuard";
 import { EncryptionKey } from "./components/encryptionKey";
 import { ManagedData } from "./components/managedData";
 import { VpcWithEndpoints } from "./components/vpcWithEndpoints";
 import { loadSettings } from "./config";
 import { auroraMaxConnections } from "./config/capacity";
+import { DATA_ITEM_NAMES, DATA_ITEMS, guardedFields } from "./config/dataAtRisk";
 import { privateSubnetCount } from "./config/network";
 
 // Validate everything first: a config mistake fails here, before any resource is declared.
 const settings = loadSettings();
 const { common } = settings;
 
+// First: the record of what the data resources were deployed with. A change that would replace or delete data fails
+// its check, and every data resource waits for it (components/dataGuard.ts).
+const fields = guardedFields(settings);
+const dataGuard = new DataGuard("data-guard", {
+    items: Object.fromEntries(DATA_ITEM_NAMES.map((item) => [item, { what: DATA_ITEMS[item], fields: fields[item] }])) as DataGuardArgs["items"],
+    acknowledged: common.acknowledgedDataLoss,
+}).check;
+
 const key = common.customerManagedKey
     ? new EncryptionKey("key", {
           description: `Dify ${common.stack}: database, cache, bucket, secrets, logs and alarm topic`,
           alias: common.prefix,
           protect: common.deletionProtection,
+          dataGuard,
       })
     : undefined;
 const logs = { retentionInDays: common.logRetentionDays, kmsKeyArn: key?.keyArn };
@@ -37,6 +48,7 @@ const data = new ManagedData("data", {
     availabilityZones: network.availabilityZones,
     kmsKeyArn: key?.keyArn,
     protect: common.deletionProtection,
+    dataGuard,
     logs,
     namePrefix: common.prefix,
     settings: settings.data,

@@ -14,6 +14,8 @@ export interface EncryptionKeyArgs {
     deletionWindowInDays?: number;
     /** Pulumi `protect` on the key (set when the stack protects data: deleting the key loses the data it encrypts). */
     protect?: boolean;
+    /** The data guard: the key waits for its check (components/dataGuard.ts). */
+    dataGuard?: pulumi.Resource;
 }
 
 /**
@@ -82,7 +84,7 @@ export class EncryptionKey extends pulumi.ComponentResource {
                 deletionWindowInDays: args.deletionWindowInDays ?? 30,
                 policy,
             },
-            { parent: this, protect: args.protect },
+            { parent: this, protect: args.protect, dependsOn: args.dataGuard ? [args.dataGuard] : [] },
         );
         const alias = new aws.kms.Alias(`${name}-alias`, { name: `alias/${args.alias}`, targetKeyId: key.keyId }, { parent: this });
 

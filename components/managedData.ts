@@ -6,6 +6,11 @@ import { awsContext } from "./awsContext";
 import { tlsOnlyStatements } from "./bucketTls";
 import { CacheConnection, DatabaseConnection, FileBucket, SharedFileSystem } from "./contracts";
 import { credentialOptions } from "./credentials";
+
+/** What a data resource waits for: the data guard's check, when the stack has one. */
+function guarded(args: { dataGuard?: pulumi.Resource }): pulumi.Resource[] {
+    return args.dataGuard ? [args.dataGuard] : [];
+}
 import { logGroup, LogGroupSettings } from "./logGroup";
 import { after } from "./ordering";
 import { AGENT_WORKSPACE_ROOTS, PLUGIN_WORKSPACE_ROOT, SharedWorkspace } from "./sharedWorkspace";
@@ -39,6 +44,8 @@ export interface ManagedDataArgs {
      * each only when wanted.
      */
     workspaces: { subnetIds: pulumi.Input<string[]>; subnetCount: number; plugin: boolean; agent: boolean; throughputMode: "elastic" | "bursting" };
+    /** The data guard (components/dataGuard.ts): every data resource waits for its check, so none is replaced before it passed. */
+    dataGuard?: pulumi.Resource;
 }
 
 /** Dify's main database, created with the cluster; Dify also keeps its pgvector tables in it. */
@@ -137,7 +144,7 @@ export class ManagedData extends pulumi.ComponentResource {
         const workspace = (key: string, purpose: string, nameSuffix: string, accessPoints: { key: string; path: string }[]) =>
             new SharedWorkspace(
                 `${name}-${key}`,
-                { vpcId: args.vpcId, ...args.workspaces, kmsKeyArn: args.kmsKeyArn, protect: args.protect, namePrefix: args.namePrefix, purpose, nameSuffix, accessPoints },
+                { vpcId: args.vpcId, ...args.workspaces, kmsKeyArn: args.kmsKeyArn, protect: args.protect, namePrefix: args.namePrefix, purpose, nameSuffix, accessPoints, dataGuard: args.dataGuard },
                 { parent: this },
             ).fileSystem;
         const w = args.workspaces;
@@ -272,7 +279,7 @@ export class ManagedData extends pulumi.ComponentResource {
                 applyImmediately: args.settings.applyImmediately,
                 tags: { Name: clusterIdentifier },
             },
-            { parent: this, protect: args.protect, dependsOn: [postgresLog] },
+            { parent: this, protect: args.protect, dependsOn: [postgresLog, ...guarded(args)] },
         );
 
         const monitoringRole = new aws.iam.Role(
@@ -450,7 +457,7 @@ export class ManagedData extends pulumi.ComponentResource {
                 applyImmediately: args.settings.applyImmediately,
                 tags: { Name: replicationGroupId },
             },
-            { parent: this, protect: args.protect },
+            { parent: this, protect: args.protect, dependsOn: guarded(args) },
         );
 
         const authTokenSecret = this.storedSecret(
@@ -562,7 +569,7 @@ export class ManagedData extends pulumi.ComponentResource {
                 forceDestroy: !args.protect,
                 tags: { Name: `${args.namePrefix}-files` },
             },
-            { parent: this, protect: args.protect },
+            { parent: this, protect: args.protect, dependsOn: guarded(args) },
         );
         const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${name}-files`,

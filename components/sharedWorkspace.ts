@@ -26,6 +26,8 @@ export interface SharedWorkspaceArgs {
      * credits). See the component's comment for why elastic is the default.
      */
     throughputMode: "elastic" | "bursting";
+    /** The data guard: the file system waits for its check (components/dataGuard.ts). */
+    dataGuard?: pulumi.Resource;
 }
 
 /** Where the daemon keeps its plugins' directories (its PLUGIN_WORKING_PATH), inside its file system. */
@@ -102,7 +104,7 @@ export class SharedWorkspace extends pulumi.ComponentResource {
                 performanceMode: "generalPurpose",
                 tags: { Name: `${p}-${args.nameSuffix}` },
             },
-            { parent: this, protect: args.protect },
+            { parent: this, protect: args.protect, dependsOn: args.dataGuard ? [args.dataGuard] : [] },
         );
         new aws.efs.BackupPolicy(`${name}-efs`, { fileSystemId: fileSystem.id, backupPolicy: { status: args.protect ? "ENABLED" : "DISABLED" } }, parent);
 

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { capacityInputs, checkCapacity } from "./capacity";
 import { ClusterSettings, loadClusterSettings } from "./cluster";
 import { AURORA_ACU, DataSettings, loadDataSettings } from "./data";
+import { DATA_ITEM_NAMES, DataItem } from "./dataAtRisk";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
 import { EdgeSettings, loadEdgeSettings } from "./edge";
 import { loadNetworkSettings, NetworkSettings } from "./network";
@@ -28,6 +29,8 @@ export interface CommonSettings {
     logRetentionDays: number;
     /** When the stack runs; outside it every service has zero tasks and Aurora may pause. Undefined: always on. */
     activeHours?: ActiveHours;
+    /** Data items this update may replace or delete (config/dataAtRisk.ts); empty refuses any such change. */
+    acknowledgedDataLoss: DataItem[];
 }
 
 /** The whole, validated stack configuration handed by index.ts to the components. */
@@ -68,6 +71,9 @@ function loadCommonSettings(r: ConfigReader, stack: string): CommonSettings {
         deletionProtection,
         logRetentionDays,
         activeHours,
+        acknowledgedDataLoss: r.stringList("acknowledgeDataLoss", {
+            item: { regex: new RegExp(`^(${DATA_ITEM_NAMES.join("|")})$`), allowed: `one of ${DATA_ITEM_NAMES.join(", ")}` },
+        }) as DataItem[],
     };
 }
 

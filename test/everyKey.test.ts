@@ -278,6 +278,7 @@ const GROUPS: Group[] = [
             { key: "agentSsrfProxyMinTasks", value: 2, lands: agentProxyMin },
             { key: "agentSsrfProxyMaxTasks", value: 3, lands: agentProxyMax },
             { key: "appMaxExecutionTimeSeconds", value: 600, lands: (run) => expect(env(run, "worker").APP_MAX_EXECUTION_TIME).to.equal("600") },
+            { key: "acknowledgeDataLoss", value: ["cache"], lands: (run) => expect(run.resources.find((r) => r.type.endsWith(":DataGuardRecord"))!.inputs.acknowledged).to.deep.equal(["cache"]) },
             { key: "migrationSnapshotsKept", value: 7, lands: (run) => expect(run.resources.find((r) => r.type.endsWith(":PreMigrationSnapshot"))!.inputs.keep).to.equal(7) },
             { key: "ssrfProxyCpu", value: 512, lands: proxyCpu },
             { key: "ssrfProxyMemory", value: 1024, lands: proxyMemory },

@@ -208,6 +208,8 @@ export const FREE_TYPES: Record<string, string> = {
     "random:index/randomId:RandomId": "not an AWS resource",
     "pulumi-nodejs:dynamic:Resource": "the migration task, priced as the minutes it runs",
     "pulumi-nodejs:dynamic/rollout:RolloutCheck": "reads ECS deployments during `up`; no AWS resource",
+    "pulumi-nodejs:dynamic/data:DataGuardRecord": "a record in the stack's state; no AWS resource",
+    "dify-aws:data:DataGuard": "a component; its record costs nothing",
     "pulumi:providers:aws": "not an AWS resource",
     "pulumi:providers:random": "not an AWS resource",
     "pulumi:providers:pulumi-nodejs": "not an AWS resource",
