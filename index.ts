@@ -9,6 +9,7 @@ import { VpcWithEndpoints } from "./components/vpcWithEndpoints";
 import { loadSettings } from "./config";
 import { auroraMaxConnections } from "./config/capacity";
 import { DATA_ITEM_NAMES, DATA_ITEMS, guardedFields } from "./config/dataAtRisk";
+import { PROGRESSIVE_ROLES } from "./config/roles";
 import { privateSubnetCount } from "./config/network";
 
 // Validate everything first: a config mistake fails here, before any resource is declared.
@@ -67,6 +68,7 @@ const edge = new EdgeAlb("edge", {
     edge: settings.edge,
     release: settings.cluster.images.release,
     collaboration: settings.cluster.features.collaboration,
+    progressive: settings.cluster.deployment.strategy === "canary" ? PROGRESSIVE_ROLES : [],
     deletionProtection: common.deletionProtection,
     logs,
     namePrefix: common.prefix,
@@ -103,6 +105,9 @@ const alarms = new Alarms("ops", {
     loadBalancer: {
         arnSuffix: edge.loadBalancerArnSuffix,
         targetGroupArnSuffixes: Object.fromEntries(Object.entries(edge.attachment.targetGroups).map(([role, tg]) => [role, tg!.arnSuffix])),
+        alternateTargetGroupArnSuffixes: Object.fromEntries(
+            Object.entries(edge.attachment.targetGroups).flatMap(([role, tg]) => (tg?.progressive ? [[role, tg.progressive.alternateArnSuffix]] : [])),
+        ),
     },
     ecs: { clusterName: cluster.clusterName, clusterArn: cluster.clusterArn, containerInsights: settings.cluster.containerInsights !== "disabled", services, beatServiceName },
     database: { clusterIdentifier: data.clusterIdentifier, instanceIdentifiers: data.instanceIdentifiers, serverless: data.serverless, maxConnections: auroraMaxConnections(settings.data.database.capacity).value },
@@ -147,6 +152,8 @@ export const albZoneId = edge.zoneId;
 export const albSecurityGroupId = edge.securityGroupId;
 export const albArnSuffix = edge.loadBalancerArnSuffix;
 export const targetGroupArns = pulumi.output(edge.targetGroupArns);
+/** The canary (second) target group of web and api on a stack whose deploymentStrategy is canary. */
+export const alternateTargetGroupArns = pulumi.output(edge.alternateTargetGroupArns);
 export const httpsListenerArn: pulumi.Output<string> | undefined = edge.httpsListenerArn;
 export const certificateArn: pulumi.Output<string> | undefined = edge.certificateArn;
 export const albAccessLogBucket = edge.accessLogBucketName;

@@ -91,6 +91,13 @@ export interface EdgeAttachment {
 export interface TargetGroupRef {
     arn: pulumi.Output<string>;
     arnSuffix: pulumi.Output<string>;
+    /** Seconds a deregistered target keeps its requests (the group's deregistration delay): part of every rollout. */
+    deregistrationDelaySeconds: number;
+    /**
+     * For a role deployed progressively (canary): the second (green) target group and the one production listener
+     * rule whose forward weights ECS moves between the two.
+     */
+    progressive?: { alternateArn: pulumi.Output<string>; alternateArnSuffix: pulumi.Output<string>; productionListenerRuleArn: pulumi.Output<string> };
 }
 
 /** An EFS file system one role mounts through its access points, with TLS and IAM (from ManagedData). */

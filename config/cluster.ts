@@ -126,6 +126,12 @@ export interface ClusterSettings {
      * `snapshotsKept` are kept. A stack that protects its data must take it (config/index.ts).
      */
     migration: { snapshot: boolean; snapshotsKept: number };
+    /**
+     * How web and api roll out (PROGRESSIVE_ROLES): `rolling` (ECS rolling update, circuit breaker) or `canary` (ECS
+     * native canary: `canaryPercent` of the traffic to the new tasks for `canaryBakeMinutes`, then all of it, the old
+     * tasks kept `bakeMinutes` more; a deployment alarm in ALARM rolls back). Every other role always rolls.
+     */
+    deployment: { strategy: "rolling" | "canary"; canaryPercent: number; canaryBakeMinutes: number; bakeMinutes: number };
     smtp?: SmtpSettings;
     /** Extra plain environment per role (never secret-looking names; those go to extraSecrets). */
     extraEnvironment: Partial<Record<EnvTarget, Record<string, string>>>;
@@ -524,6 +530,13 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
     const albRequestsPerTarget = r.integer("albRequestsPerTarget", { min: 10, max: 100000 });
     const appMaxExecutionTimeSeconds = r.integer("appMaxExecutionTimeSeconds", { min: 60, max: 3600 });
     const migration = { snapshot: r.boolean("migrationSnapshot"), snapshotsKept: r.integer("migrationSnapshotsKept", { min: 1, max: 20 }) };
+    // Ranges of the ECS API (DeploymentConfiguration): canaryPercent 0.1-100, bake times 0-1440 minutes.
+    const deployment = {
+        strategy: r.oneOf("deploymentStrategy", ["rolling", "canary"] as const),
+        canaryPercent: r.integer("canaryPercent", { min: 1, max: 100 }),
+        canaryBakeMinutes: r.integer("canaryBakeMinutes", { min: 0, max: 1440 }),
+        bakeMinutes: r.integer("deploymentBakeMinutes", { min: 0, max: 1440 }),
+    };
     const smtp = loadSmtp(r);
     const pipMirrorUrl = r.optionalString("pipMirrorUrl", PACKAGE_INDEX_URL);
     return {
@@ -542,6 +555,7 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
         albRequestsPerTarget,
         appMaxExecutionTimeSeconds,
         migration,
+        deployment,
         smtp,
         pipMirrorUrl,
         ...loadExtras(r),

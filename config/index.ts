@@ -123,6 +123,15 @@ function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
             "migrationSnapshot true on a stack that protects its data (deletionProtection): the pre-migration snapshot is how an upgrade that cannot be reversed is rolled back",
         );
     }
+    if (s.cluster.deployment.strategy === "canary" && s.edge.consoleAuth !== undefined) {
+        // A canary needs each role on one production listener rule that only forwards: ECS moves the weights of that
+        // rule. Under SSO the api has two rules (the console API authenticates, the machine paths do not) and web's
+        // authenticates first; AWS documents that a production rule mixing authenticate and forward fails the deployment.
+        r.failKeys(
+            { deploymentStrategy: "canary", consoleAuth: s.edge.consoleAuth.kind },
+            'deploymentStrategy "rolling" with consoleAuth, or consoleAuth "none" with a canary: a canary moves traffic on one forward-only listener rule per role, and SSO puts sign-in actions on web\'s and a second rule on the api',
+        );
+    }
     const idle = s.edge.idleTimeoutSeconds;
     const execution = s.cluster.appMaxExecutionTimeSeconds;
     if (idle < execution + IDLE_MARGIN_SECONDS) {

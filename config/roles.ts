@@ -23,6 +23,14 @@ export type ScaledRole = (typeof SCALED_ROLES)[number];
  */
 export const SINGLE_ROLES = ["beat", "apiWebsocket", "agentSandbox"] as const;
 export type SingleRole = (typeof SINGLE_ROLES)[number];
+/**
+ * Roles a progressive (canary) deployment may roll: stateless, behind the ALB on exactly one production listener rule
+ * each (without console SSO), drained like any other target. Not beat (never twice), not the websocket (one process
+ * holds every collaborator), not the agent sandbox (one workspace), not the roles only Service Connect reaches.
+ */
+export const PROGRESSIVE_ROLES = ["web", "api"] as const;
+export type ProgressiveRole = (typeof PROGRESSIVE_ROLES)[number];
+
 /** Roles whose extra env/secrets config may name: the services plus the one-off migration task (the api image). */
 export const ENV_TARGETS = [...DIFY_ROLES, "migration"] as const;
 export type EnvTarget = (typeof ENV_TARGETS)[number];

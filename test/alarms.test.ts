@@ -105,7 +105,8 @@ function expectValidAlarm(a: Record<string, any>): void {
         for (const q of a.metricQueries) {
             expect(q.id, label).to.match(/^[a-z][a-zA-Z0-9_]*$/);
             if (q.metric) {
-                expect(STATISTICS, `${label}/${q.id}`).to.include(q.metric.stat);
+                // A percentile (p90) is a valid MetricStat statistic too.
+                expect(STATISTICS.includes(q.metric.stat) || /^p\d{1,2}(\.\d+)?$/.test(q.metric.stat), `${label}/${q.id}: ${q.metric.stat}`).to.equal(true);
                 expect(q.metric.period % 60, label).to.equal(0);
             }
             if (q.expression) {
@@ -498,13 +499,17 @@ describe("alarms", () => {
             });
 
             it("watches the ALB and every target group it registered", () => {
-                const tgSuffixes = Object.values(run.outputs.targetGroupArns as Record<string, string>).map((arn) => arn.split(":").pop());
+                const arns = { ...(run.outputs.targetGroupArns as Record<string, string>), ...Object.fromEntries(Object.entries(run.outputs.alternateTargetGroupArns as Record<string, string>).map(([k, v]) => [`${k}2`, v])) };
+                const tgSuffixes = Object.values(arns).map((arn) => arn.split(":").pop());
                 expect(tgSuffixes).to.have.length(run.ofType("aws:lb/targetGroup:TargetGroup").length);
+                // Every group (a canary's second one too) is watched for slowness, unhealthy and missing targets.
                 for (const metric of ["TargetResponseTime", "UnHealthyHostCount", "HealthyHostCount"]) {
-                    expect(on(metric).map((a) => a.dimensions.TargetGroup).sort(), metric).to.deep.equal([...tgSuffixes].sort());
-                    expect(new Set(on(metric).map((a) => a.dimensions.LoadBalancer))).to.deep.equal(new Set([run.outputs.albArnSuffix]));
+                    const watched = new Set(on(metric).flatMap((a) => metricsOf(a).filter((m) => m.metricName === metric).map((m) => m.dimensions.TargetGroup)));
+                    expect([...watched].sort(), metric).to.deep.equal([...tgSuffixes].sort());
+                    expect(new Set(on(metric).flatMap((a) => metricsOf(a).map((m) => m.dimensions.LoadBalancer)))).to.deep.equal(new Set([run.outputs.albArnSuffix]));
                 }
-                expect(on("HTTPCode_Target_5XX_Count")).to.have.length(1);
+                // The load balancer's own 5xx ratio once; the canaries' deployment alarms per role.
+                expect(on("HTTPCode_Target_5XX_Count").filter((a) => metricsOf(a).every((m) => m.dimensions.TargetGroup === undefined))).to.have.length(1);
             });
 
             it("watches every ECS service of the cluster, beat separately (task counts where Container Insights is on)", () => {

@@ -23,10 +23,10 @@ const cluster = new DifyCluster("dify", {
         loadBalancerArnSuffix: pulumi.output("app/fx/0123456789abcdef"),
         listenerArn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener/app/fx/0123456789abcdef/fedcba9876543210"),
         targetGroups: {
-            web: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-web/1"), arnSuffix: pulumi.output("targetgroup/fx-web/1") },
-            api: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-api/2"), arnSuffix: pulumi.output("targetgroup/fx-api/2") },
-            pluginDaemon: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-pd/3"), arnSuffix: pulumi.output("targetgroup/fx-pd/3") },
-            apiWebsocket: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-ws/4"), arnSuffix: pulumi.output("targetgroup/fx-ws/4") },
+            web: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-web/1"), arnSuffix: pulumi.output("targetgroup/fx-web/1"), deregistrationDelaySeconds: 30 },
+            api: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-api/2"), arnSuffix: pulumi.output("targetgroup/fx-api/2"), deregistrationDelaySeconds: 30 },
+            pluginDaemon: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-pd/3"), arnSuffix: pulumi.output("targetgroup/fx-pd/3"), deregistrationDelaySeconds: 30 },
+            apiWebsocket: { arn: pulumi.output("arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/fx-ws/4"), arnSuffix: pulumi.output("targetgroup/fx-ws/4"), deregistrationDelaySeconds: 30 },
         },
     },
     database: {

@@ -2,6 +2,7 @@
  * A program with only EdgeAlb, for the tests of what it hands DifyCluster (the attachment is not a stack output).
  * Run through runProgram(stack, overrides, entry) after clearing it from require.cache.
  */
+import { PROGRESSIVE_ROLES } from "../config/roles";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeAlb } from "../components/edgeAlb";
 import { loadSettings } from "../config";
@@ -13,6 +14,7 @@ const edge = new EdgeAlb("edge", {
     edge: settings.edge,
     release: settings.cluster.images.release,
     collaboration: settings.cluster.features.collaboration,
+    progressive: settings.cluster.deployment.strategy === "canary" ? PROGRESSIVE_ROLES : [],
     deletionProtection: settings.common.deletionProtection,
     logs: { retentionInDays: settings.common.logRetentionDays },
     namePrefix: settings.common.prefix,

@@ -48,7 +48,7 @@ function allowList(stack: Stack): string[] {
     return readStackFile(stack).config["dify-aws:albAllowedCidrs"] as string[];
 }
 
-function targetGroup(run: ProgramRun, short: "web" | "api" | "plugin" | "ws"): RegisteredResource {
+function targetGroup(run: ProgramRun, short: string): RegisteredResource {
     return run.one(TG, `edge-${short}`);
 }
 
@@ -238,7 +238,8 @@ describe("EdgeAlb", () => {
                     { short: "plugin", port: 5002, path: "/health/check", matcher: "200" },
                     { short: "ws", port: 5001, path: "/health", matcher: "200" },
                 ] as const;
-                expect(run.ofType(TG)).to.have.length(4);
+                // prd rolls web and api out as canaries: each has a second group, configured alike (test/canary.test.ts).
+                expect(run.ofType(TG)).to.have.length(stack === "prd" ? 6 : 4);
                 for (const e of expected) {
                     const tg = targetGroup(run, e.short).inputs;
                     expect(tg.port).to.equal(e.port);
@@ -520,7 +521,15 @@ describe("EdgeAlb", () => {
                 expect(Object.keys(a.targetGroups).sort()).to.deep.equal(Object.keys(shorts).sort());
                 for (const [role, short] of Object.entries(shorts)) {
                     const tg = targetGroup(run, short).state;
-                    expect(a.targetGroups[role], role).to.deep.equal({ arn: tg.arn, arnSuffix: tg.arnSuffix });
+                    const { progressive, ...ref } = a.targetGroups[role];
+                    expect(ref, role).to.deep.equal({ arn: tg.arn, arnSuffix: tg.arnSuffix, deregistrationDelaySeconds: targetGroup(run, short).inputs.deregistrationDelay });
+                    if (stack === "prd" && (role === "web" || role === "api")) {
+                        const second = targetGroup(run, `${short}2`).state;
+                        const rule = run.ofType("aws:lb/listenerRule:ListenerRule").find((r) => r.name === `edge-${role}`)!;
+                        expect(progressive, role).to.deep.equal({ alternateArn: second.arn, alternateArnSuffix: second.arnSuffix, productionListenerRuleArn: rule.state.arn });
+                    } else {
+                        expect(progressive, role).to.equal(undefined);
+                    }
                 }
             }
         });

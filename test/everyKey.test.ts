@@ -278,6 +278,9 @@ const GROUPS: Group[] = [
             { key: "agentSsrfProxyMinTasks", value: 2, lands: agentProxyMin },
             { key: "agentSsrfProxyMaxTasks", value: 3, lands: agentProxyMax },
             { key: "appMaxExecutionTimeSeconds", value: 600, lands: (run) => expect(env(run, "worker").APP_MAX_EXECUTION_TIME).to.equal("600") },
+            { key: "canaryPercent", value: 25, lands: (run) => expect(inputs(run, T.service, "dify-api").deploymentConfiguration.canaryConfiguration.canaryPercent).to.equal(25) },
+            { key: "canaryBakeMinutes", value: 3, lands: (run) => expect(inputs(run, T.service, "dify-web").deploymentConfiguration.canaryConfiguration.canaryBakeTimeInMinutes).to.equal("3") },
+            { key: "deploymentBakeMinutes", value: 15, lands: (run) => expect(inputs(run, T.service, "dify-web").deploymentConfiguration.bakeTimeInMinutes).to.equal("15") },
             { key: "acknowledgeDataLoss", value: ["cache"], lands: (run) => expect(run.resources.find((r) => r.type.endsWith(":DataGuardRecord"))!.inputs.acknowledged).to.deep.equal(["cache"]) },
             { key: "migrationSnapshotsKept", value: 7, lands: (run) => expect(run.resources.find((r) => r.type.endsWith(":PreMigrationSnapshot"))!.inputs.keep).to.equal(7) },
             { key: "ssrfProxyCpu", value: 512, lands: proxyCpu },
@@ -330,6 +333,7 @@ const GROUPS: Group[] = [
             { key: "existingPrivateSubnetIds", value: subnets("2"), lands: (run) => expect(inputs(run, T.service, "dify-api").networkConfiguration.subnets).to.deep.equal(subnets("2")) },
             { key: "existingDataSubnetIds", value: subnets("3"), lands: (run) => expect(inputs(run, "aws:rds/subnetGroup:SubnetGroup", "data-db").subnetIds).to.deep.equal(subnets("3")) },
             { key: "createVpcEndpoints", value: false, lands: (run) => expect(run.ofType(T.endpoint)).to.have.length(0) },
+            { key: "deploymentStrategy", value: "canary", lands: (run) => expect(inputs(run, T.service, "dify-api").deploymentConfiguration.strategy).to.equal("CANARY") },
             { key: "migrationSnapshot", value: false, lands: (run) => {
                 expect(run.resources.filter((r) => r.type.endsWith(":PreMigrationSnapshot"))).to.have.length(0);
                 expect(run.resources.filter((r) => r.type.endsWith(":MigrationGate"))).to.have.length(2);
@@ -352,6 +356,8 @@ const GROUPS: Group[] = [
         name: "prd: Dify features off, split exposure, console SSO by OIDC",
         stack: "prd",
         enablers: {
+            // SSO and canaries exclude each other (config/index.ts).
+            deploymentStrategy: "rolling",
             oidcIssuer: OIDC,
             oidcAuthorizationEndpoint: `${OIDC}/authorize`,
             oidcTokenEndpoint: `${OIDC}/token`,
@@ -388,7 +394,7 @@ const GROUPS: Group[] = [
     {
         name: "prd: console SSO by Cognito",
         stack: "prd",
-        enablers: { consoleAuth: "cognito" },
+        enablers: { consoleAuth: "cognito", deploymentStrategy: "rolling" },
         rows: [
             { key: "cognitoUserPoolArn", value: POOL, lands: (run) => expect(webAuth(run).userPoolArn).to.equal(POOL) },
             { key: "cognitoUserPoolClientId", value: "1example23456789abcd", lands: (run) => expect(webAuth(run).userPoolClientId).to.equal("1example23456789abcd") },

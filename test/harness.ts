@@ -34,9 +34,9 @@ export function stackRun(stack: Stack, options: { preview?: boolean } = {}): Pro
 }
 
 /** The ConfigError message loadSettingsFor throws for these overrides; fails the test when it does not throw one. */
-export function configErrorFor(stack: Stack, overrides: Record<string, unknown>): string {
+export function configErrorFor(stack: Stack, overrides: Record<string, unknown>, secretKeys: string[] = []): string {
     try {
-        loadSettingsFor(stack, overrides);
+        loadSettingsFor(stack, overrides, secretKeys);
     } catch (e) {
         if (e instanceof ConfigError) {
             return e.message;

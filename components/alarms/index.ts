@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsContext } from "../awsContext";
 import { cacheAlarms } from "./cache";
 import { databaseAlarms } from "./database";
+import { deploymentAlarms } from "./deployments";
 import { loadBalancerAlarms } from "./loadBalancer";
 import { serviceEvents } from "./serviceEvents";
 import { serviceAlarms } from "./services";
@@ -49,6 +50,9 @@ export class Alarms extends pulumi.ComponentResource {
         const widgets: Widget[] = [];
         if (args.loadBalancer) {
             widgets.push(...loadBalancerAlarms(scope, args.loadBalancer, t, paused));
+            for (const [role, alternate] of Object.entries(args.loadBalancer.alternateTargetGroupArnSuffixes ?? {})) {
+                deploymentAlarms(scope, args.loadBalancer.arnSuffix, role as "web" | "api", [args.loadBalancer.targetGroupArnSuffixes[role], alternate]);
+            }
         }
         if (args.ecs) {
             widgets.push(...serviceAlarms(scope, args.ecs, t, paused));

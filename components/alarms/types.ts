@@ -8,6 +8,11 @@ export interface AlarmedLoadBalancer {
     arnSuffix: pulumi.Input<string>;
     /** ARN suffix of each target group (the `TargetGroup` dimension), by a short key used in names (`web`, `api`, ...). */
     targetGroupArnSuffixes: Record<string, pulumi.Input<string>>;
+    /**
+     * The second target group of a role deployed as a canary (by the same key): the live tasks are in either group,
+     * so its health is the two groups together, and its deployment alarms (deployments.ts) watch both.
+     */
+    alternateTargetGroupArnSuffixes?: Record<string, pulumi.Input<string>>;
 }
 
 /** The ECS services. */

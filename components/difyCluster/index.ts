@@ -10,7 +10,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DifyRole, EnvTarget, SCALED_ROLES, ScaledRole, SINGLE_ROLES, SingleRole } from "../../config/roles";
+import { DifyRole, EnvTarget, PROGRESSIVE_ROLES, SCALED_ROLES, ScaledRole, SINGLE_ROLES, SingleRole } from "../../config/roles";
 import { awsContext } from "../awsContext";
 import {
     AGENT_PROXY_PASSAGES,
@@ -45,8 +45,11 @@ import { imagePlan } from "./images";
 import { roleSecurityGroups, securityGroupGraph } from "./network";
 import { ROLE_SPECS, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
 import { initPassword, innerKeys, smtpPassword } from "./secrets";
-import { autoscaling, service, singleTaskSchedule } from "./services";
+import { autoscaling, service, serviceTimeoutMinutes, singleTaskSchedule } from "./services";
+import type { TargetGroupRef } from "../contracts";
 import { RolloutCheck } from "../rolloutCheck";
+import { deploymentAlarmIds } from "../alarms/deployments";
+import { loadBalancerInfrastructureRole } from "./progressive";
 import { isOneOff, ONE_OFF_RUNS_AS, ONE_OFF_TASKS, OneOffTask, SharedMount, taskDefinition } from "./tasks";
 
 export type { DifyClusterArgs } from "./context";
@@ -343,6 +346,18 @@ export class DifyCluster extends pulumi.ComponentResource {
               )
             : undefined;
 
+        // --- canaries: web and api where the edge gave them two target groups (progressive.ts) ----------------------------
+        const canaryRoles = PROGRESSIVE_ROLES.filter((role) => roles.includes(role) && args.edge.targetGroups[role].progressive !== undefined);
+        const infrastructureRole = canaryRoles.length > 0 ? loadBalancerInfrastructureRole(scope) : undefined;
+        const canaries: Partial<Record<DifyRole, { infrastructureRoleArn: pulumi.Output<string>; alarmNames: pulumi.Output<string>[] }>> = {};
+        for (const role of canaryRoles) {
+            // The Alarms component declares them under these names (ECS reads them at each deployment).
+            canaries[role] = { infrastructureRoleArn: infrastructureRole!.arn, alarmNames: deploymentAlarmIds(role).map((id) => pulumi.output(`${prefix}-${id}`)) };
+        }
+
+        const drainOf = (role: DifyRole) => (ROLE_SPECS[role].loadBalancer ? (args.edge.targetGroups as Partial<Record<DifyRole, TargetGroupRef>>)[role]?.deregistrationDelaySeconds ?? 0 : 0);
+        const timeoutOf = (role: DifyRole) => serviceTimeoutMinutes(role, drainOf(role), canaries[role] ? s.deployment.canaryBakeMinutes + s.deployment.bakeMinutes : 0);
+
         // --- services, servers before their clients (roles.ts: STARTS_WITHOUT_TASKS) ----------------------------------
         const services: Partial<Record<DifyRole, aws.ecs.Service>> = {};
         const servers = (role: DifyRole) => serversOf(role, roles).map((server) => services[server]!);
@@ -359,6 +374,8 @@ export class DifyCluster extends pulumi.ComponentResource {
                 taskDefinitionArn: taskDefs[role]!.arn,
                 securityGroupId: sgs[role].id,
                 startsWithoutTasks,
+                canary: canaries[role],
+                timeoutMinutes: timeoutOf(role),
                 dependsOn: [capacityProviders, execution.policy, ...taskPolicies, ...networkRules.all, ...(gated ? [gate] : []), ...(role === "pluginDaemon" && daemonGate ? [daemonGate] : []), ...(startsWithoutTasks ? [] : servers(role))],
             });
         }
@@ -380,6 +397,8 @@ export class DifyCluster extends pulumi.ComponentResource {
                 clusterArn: cluster.arn,
                 region: scope.ctx.region,
                 services: Object.fromEntries(roles.map((role) => [role, { serviceName: services[role]!.name, taskDefinitionArn: taskDefs[role]!.arn }])),
+                // As long as the slowest service may take.
+                timeoutSeconds: 60 * Math.max(...roles.map(timeoutOf)),
             },
             { parent: this, dependsOn: Object.values(services) as aws.ecs.Service[] },
         );

@@ -14,23 +14,35 @@ export interface ServiceSpec {
     securityGroupId: pulumi.Output<string>;
     /** Create the service with no tasks; its scalable target starts them (roles.ts, STARTS_WITHOUT_TASKS). */
     startsWithoutTasks: boolean;
+    /** A canary deployment (progressive.ts): the infrastructure role ECS moves traffic with, and the rollback alarms. */
+    canary?: { infrastructureRoleArn: pulumi.Output<string>; alarmNames: pulumi.Output<string>[] };
+    /** Minutes `up` waits for this service's deployment (serviceTimeoutMinutes). */
+    timeoutMinutes: number;
     dependsOn: pulumi.Resource[];
 }
 
 /** Minutes a new task may take to be provisioned, pull its image (dify-api is over 1 GB) and start its process. */
 export const TASK_START_MINUTES = 10;
-/** How long `pulumi up` waits for a service to reach steady state (its create and update timeouts), in minutes. */
-export const SERVICE_TIMEOUT_MINUTES = 60;
 
 /**
  * The slowest rollout of a role that still succeeds, and then its rollback, in minutes: new tasks start, pass their
  * health-check grace, the old ones drain (the target group's deregistration delay, `drainSeconds`) and stop
  * (stopTimeout); a failing one is rolled back by the circuit breaker, which takes the same again.
  */
-export function rolloutBudgetMinutes(role: DifyRole, drainSeconds: number): number {
+export function rolloutBudgetMinutes(role: DifyRole, drainSeconds: number, bakeMinutes = 0): number {
     const spec = ROLE_SPECS[role];
     const once = TASK_START_MINUTES + ((spec.loadBalancer?.graceSeconds ?? 0) + drainSeconds + spec.stopTimeout) / 60;
-    return Math.ceil(2 * once);
+    // A canary bakes (its canary share, then the old tasks kept) before it drains; its rollback is a weight change,
+    // but the old tasks must start again when the rollback comes after CLEAN_UP (a circuit breaker's): count it whole.
+    return Math.ceil(2 * once + bakeMinutes);
+}
+
+/**
+ * How long `pulumi up` waits for a role's service to reach steady state (its create and update timeouts), in minutes:
+ * its rollout budget, with at least the provider's own default of 20.
+ */
+export function serviceTimeoutMinutes(role: DifyRole, drainSeconds: number, bakeMinutes: number): number {
+    return Math.max(20, rolloutBudgetMinutes(role, drainSeconds, bakeMinutes));
 }
 
 export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aws.ecs.Service {
@@ -73,6 +85,18 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
             deploymentMinimumHealthyPercent: exclusive ? 0 : 100,
             deploymentMaximumPercent: exclusive ? 100 : 200,
             deploymentCircuitBreaker: { enable: true, rollback: true },
+            // web and api on a canary stack: a full set of new tasks in the alternate group takes canaryPercent of the
+            // traffic for canaryBakeMinutes, then all of it; the old ones stay bakeMinutes more. Either alarm rolls back.
+            ...(o.canary
+                ? {
+                      deploymentConfiguration: {
+                          strategy: "CANARY",
+                          bakeTimeInMinutes: String(s.deployment.bakeMinutes),
+                          canaryConfiguration: { canaryPercent: s.deployment.canaryPercent, canaryBakeTimeInMinutes: String(s.deployment.canaryBakeMinutes) },
+                      },
+                      alarms: { alarmNames: o.canary.alarmNames, enable: true, rollback: true },
+                  }
+                : {}),
             // Keeps tasks spread over the AZs after scaling or an AZ outage.
             availabilityZoneRebalancing: scaled ? "ENABLED" : "DISABLED",
             // `pulumi up` fails (after the circuit breaker rolled back) instead of reporting a deployment that never became healthy.
@@ -89,6 +113,15 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
                               targetGroupArn: pulumi.all([targetGroup.arn, args.edge.listenerArn]).apply(([tg]) => tg),
                               containerName: kebab,
                               containerPort: spec.port!,
+                              ...(o.canary && targetGroup.progressive
+                                  ? {
+                                        advancedConfiguration: {
+                                            alternateTargetGroupArn: targetGroup.progressive.alternateArn,
+                                            productionListenerRule: targetGroup.progressive.productionListenerRuleArn,
+                                            roleArn: o.canary.infrastructureRoleArn,
+                                        },
+                                    }
+                                  : {}),
                           },
                       ],
                   }
@@ -116,10 +149,11 @@ export function service(scope: ClusterScope, role: DifyRole, o: ServiceSpec): aw
         {
             parent: scope.parent,
             dependsOn: o.dependsOn,
-            ignoreChanges: !scaled && !args.activeHours ? [] : ["desiredCount"],
-            // The provider's default of 20 minutes is shorter than a slow healthy rollout followed by a circuit-breaker
-            // rollback (rolloutBudgetMinutes); a timed-out wait fails `up` while ECS is still deploying.
-            customTimeouts: { create: `${SERVICE_TIMEOUT_MINUTES}m`, update: `${SERVICE_TIMEOUT_MINUTES}m` },
+            // A canary leaves the service on whichever group went live; its load balancer entry is ECS's from then on.
+            ignoreChanges: [...(!scaled && !args.activeHours ? [] : ["desiredCount"]), ...(o.canary ? ["loadBalancers"] : [])],
+            // The provider's default of 20 minutes can be shorter than a slow healthy rollout followed by a circuit-breaker
+            // rollback, or than a canary's bakes (rolloutBudgetMinutes); a timed-out wait fails `up` while ECS deploys.
+            customTimeouts: { create: `${o.timeoutMinutes}m`, update: `${o.timeoutMinutes}m` },
         },
     );
 }
@@ -211,6 +245,44 @@ export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: 
     policy("ECSServiceAverageMemoryUtilization", SCALING.memoryPercent);
     if (role === "web" || role === "api") {
         const tg = args.edge.targetGroups[role];
-        policy("ALBRequestCountPerTarget", s.albRequestsPerTarget, pulumi.interpolate`${args.edge.loadBalancerArnSuffix}/${tg.arnSuffix}`);
+        if (!tg.progressive) {
+            policy("ALBRequestCountPerTarget", s.albRequestsPerTarget, pulumi.interpolate`${args.edge.loadBalancerArnSuffix}/${tg.arnSuffix}`);
+        } else {
+            // A canary moves the live tasks between two groups, so the predefined metric of one group would read 0
+            // after a swap and scale in: track the busier group's requests per target instead.
+            const perTarget = (id: string, group: pulumi.Input<string>) => ({
+                id,
+                returnData: false,
+                metricStat: {
+                    metric: {
+                        namespace: "AWS/ApplicationELB",
+                        metricName: "RequestCountPerTarget",
+                        dimensions: [
+                            { name: "LoadBalancer", value: args.edge.loadBalancerArnSuffix },
+                            { name: "TargetGroup", value: group },
+                        ],
+                    },
+                    stat: "Sum",
+                },
+            });
+            new aws.appautoscaling.Policy(
+                `${name}-${kebab}-requestcountpertarget`,
+                {
+                    policyType: "TargetTrackingScaling",
+                    serviceNamespace: target.serviceNamespace,
+                    scalableDimension: target.scalableDimension,
+                    resourceId: target.resourceId,
+                    targetTrackingScalingPolicyConfiguration: {
+                        customizedMetricSpecification: {
+                            metrics: [perTarget("blue", tg.arnSuffix), perTarget("green", tg.progressive.alternateArnSuffix), { id: "busier", expression: "MAX([FILL(blue,0), FILL(green,0)])", returnData: true }],
+                        },
+                        targetValue: s.albRequestsPerTarget,
+                        scaleOutCooldown: SCALING.scaleOutCooldown,
+                        scaleInCooldown: SCALING.scaleInCooldown,
+                    },
+                },
+                { parent },
+            );
+        }
     }
 }

@@ -35,6 +35,11 @@ export interface EdgeAlbArgs {
     release: Pick<UpstreamRelease, "routes">;
     /** Collaboration mode: route /socket.io to the websocket service's target group. */
     collaboration: boolean;
+    /**
+     * Roles deployed as ECS canaries: each gets a second target group, and its one listener rule forwards to both
+     * (weights 100/0), which ECS then moves. Their rules must be forward-only (no SSO; config/index.ts refuses it).
+     */
+    progressive: readonly LbTarget[];
     /** Deletion protection on the ALB; when false the access-log bucket may be destroyed with its objects. */
     deletionProtection: boolean;
     /** Retention (days, also the access-log expiry) and optional KMS key of the WAF log group. */
@@ -67,6 +72,8 @@ export class EdgeAlb extends pulumi.ComponentResource {
     public readonly zoneId: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly targetGroupArns: Partial<Record<LbTarget, pulumi.Output<string>>>;
+    /** The second target group of each role deployed as a canary. */
+    public readonly alternateTargetGroupArns: Partial<Record<LbTarget, pulumi.Output<string>>>;
     /** The HTTPS listener; undefined on an HTTP-only stack. */
     public readonly httpsListenerArn?: pulumi.Output<string>;
     /** The port-80 listener: a redirect to HTTPS, or the forwarding listener on an HTTP-only stack. */
@@ -154,9 +161,17 @@ export class EdgeAlb extends pulumi.ComponentResource {
         this.rules = plan;
         const targets = [...new Set(plan.map((r) => r.target))];
         const tgs: Partial<Record<LbTarget, aws.lb.TargetGroup>> = {};
+        const alternates: Partial<Record<LbTarget, aws.lb.TargetGroup>> = {};
+        const tgArgs = { namePrefix, vpcId: args.vpcId, apiDeregistrationDelaySeconds: edge.apiDeregistrationDelaySeconds };
         for (const target of targets) {
-            tgs[target] = targetGroup(name, this, { namePrefix, vpcId: args.vpcId, apiDeregistrationDelaySeconds: edge.apiDeregistrationDelaySeconds }, TARGETS[target]);
+            tgs[target] = targetGroup(name, this, tgArgs, TARGETS[target]);
+            if (args.progressive.includes(target)) {
+                // ECS registers the new tasks of a canary here (its "green" group), then swaps the two groups' roles.
+                alternates[target] = targetGroup(name, this, tgArgs, { ...TARGETS[target], short: `${TARGETS[target].short}2` });
+            }
         }
+        checkProgressiveRules(plan, args.progressive);
+        this.alternateTargetGroupArns = Object.fromEntries(Object.entries(alternates).map(([k, tg]) => [k, tg!.arn])) as Partial<Record<LbTarget, pulumi.Output<string>>>;
         this.targetGroupArns = Object.fromEntries(Object.entries(tgs).map(([k, tg]) => [k, tg!.arn])) as Partial<Record<LbTarget, pulumi.Output<string>>>;
 
         let certificateArn: pulumi.Output<string> | undefined;
@@ -197,18 +212,23 @@ export class EdgeAlb extends pulumi.ComponentResource {
 
         const rules = new Map<LbTarget, aws.lb.ListenerRule[]>();
         for (const r of plan) {
+            const alternate = alternates[r.target];
+            const forward: aws.types.input.lb.ListenerRuleAction = alternate
+                ? // Both groups on the production rule, as ECS requires ("Both targetGroup and alternateTargetGroup must be
+                  // associated with the productionListenerRule"); ECS moves the weights from here on.
+                  { type: "forward", forward: { targetGroups: [{ arn: tgs[r.target]!.arn, weight: 100 }, { arn: alternate.arn, weight: 0 }] } }
+                : { type: "forward", order: r.authenticate ? 2 : undefined, targetGroupArn: tgs[r.target]!.arn };
             const rule = new aws.lb.ListenerRule(
                 `${name}-${r.id}`,
                 {
                     listenerArn: forwarding.arn,
                     priority: r.priority,
-                    actions: [
-                        ...(r.authenticate && edge.consoleAuth ? [authenticateAction(edge.consoleAuth, r.authenticate)] : []),
-                        { type: "forward", order: r.authenticate ? 2 : undefined, targetGroupArn: tgs[r.target]!.arn },
-                    ],
+                    actions: [...(r.authenticate && edge.consoleAuth ? [authenticateAction(edge.consoleAuth, r.authenticate)] : []), forward],
                     conditions: [{ pathPattern: r.paths }],
                 },
-                parent,
+                // After each canary ECS has rewritten the weights (and which group is live); writing the declared
+                // 100/0 back would send all traffic to a group that may hold no tasks (pulumi-aws#5771, TFP#43905).
+                { ...parent, ignoreChanges: alternate ? ["actions"] : [] },
             );
             rules.set(r.target, [...(rules.get(r.target) ?? []), rule]);
         }
@@ -227,7 +247,16 @@ export class EdgeAlb extends pulumi.ComponentResource {
 
         // Each ARN handed to the consumer resolves only once the rules that route to its group exist: ECS refuses a
         // service whose target group is not yet attached to a load balancer, and depending on these values orders it.
-        const ref = (target: LbTarget): TargetGroupRef => ({ arn: after(tgs[target]!.arn, ...(rules.get(target) ?? [])), arnSuffix: tgs[target]!.arnSuffix });
+        const ref = (target: LbTarget): TargetGroupRef => {
+            const alternate = alternates[target];
+            const production = (rules.get(target) ?? [])[0];
+            return {
+                arn: after(tgs[target]!.arn, ...(rules.get(target) ?? [])),
+                arnSuffix: tgs[target]!.arnSuffix,
+                deregistrationDelaySeconds: TARGETS[target].deregistrationDelay ?? edge.apiDeregistrationDelaySeconds,
+                ...(alternate && production ? { progressive: { alternateArn: after(alternate.arn, production), alternateArnSuffix: alternate.arnSuffix, productionListenerRuleArn: production.arn } } : {}),
+            };
+        };
         this.attachment = {
             publicUrl: this.publicUrl,
             securityGroupId: sg.id,
@@ -249,6 +278,7 @@ export class EdgeAlb extends pulumi.ComponentResource {
             zoneId: this.zoneId,
             securityGroupId: this.securityGroupId,
             targetGroupArns: this.targetGroupArns,
+            alternateTargetGroupArns: this.alternateTargetGroupArns,
             httpsListenerArn: this.httpsListenerArn,
             httpListenerArn: this.httpListenerArn,
             certificateArn: this.certificateArn,
@@ -285,6 +315,20 @@ export class EdgeAlb extends pulumi.ComponentResource {
         }
         for (const cidr of edge.machinePathCidrs.filter((c) => !edge.allowedCidrs.includes(c))) {
             rule(cidr, ports[0].port, `${ports[0].label} from ${cidr} for the machine paths only (the WAF blocks the rest)`, `${name}-machine`);
+        }
+    }
+}
+
+/**
+ * A progressive role must have exactly one listener rule, forward-only: ECS manages one production rule per load
+ * balancer entry and fails a deployment whose production rule mixes forward with other actions (AWS, "Application
+ * Load Balancer resources for blue/green, linear, and canary deployments").
+ */
+function checkProgressiveRules(plan: readonly PlannedRule[], progressive: readonly LbTarget[]): void {
+    for (const target of progressive) {
+        const own = plan.filter((r) => r.target === target);
+        if (own.length !== 1 || own[0].authenticate) {
+            throw new Error(`${target} cannot roll out as a canary: it has ${own.length} listener rules${own.some((r) => r.authenticate) ? ", one that authenticates" : ""}; ECS moves traffic on exactly one forward-only rule`);
         }
     }
 }
