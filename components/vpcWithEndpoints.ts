@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { SES_SMTP_ENDPOINT, SES_SMTP_PORTS } from "../config/network";
 import type { ExistingVpcSettings, NatGateways, NewVpcSettings } from "../config/network";
 import { awsContext } from "./awsContext";
 import { logGroup, LogGroupSettings } from "./logGroup";
@@ -142,6 +143,21 @@ export class VpcWithEndpoints extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // SES's SMTP interface endpoint (email-smtp) speaks SMTP, not HTTPS: the ports SES serves SMTP on, from the VPC.
+        for (const port of args.interfaceEndpoints.includes(SES_SMTP_ENDPOINT) ? SES_SMTP_PORTS : []) {
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-endpoints-smtp-${port}-from-vpc`,
+                {
+                    securityGroupId: endpointSg.id,
+                    description: `SMTP on ${port} to the SES SMTP endpoint from resources in this VPC`,
+                    ipProtocol: "tcp",
+                    fromPort: port,
+                    toPort: port,
+                    cidrIpv4: this.vpcCidr,
+                },
+                { parent: this },
+            );
+        }
         for (const service of args.interfaceEndpoints) {
             new aws.ec2.VpcEndpoint(
                 `${name}-${service.replace(/\./g, "-")}`,

@@ -3,6 +3,7 @@ import { loadProcessSettings, ProcessSettings } from "./capacity";
 import { describeFargateMemory, DIFY_ROLES, DifyFeature, DifyRole, ENV_TARGETS, EnvTarget, FARGATE_CPU_UNITS, FEATURE_ROLES, isFargateSize, RoleSize, SCALED_ROLES, ScaledRole, ScaledRoleSettings, SINGLE_ROLES, SingleRole } from "./roles";
 import { DIFY_RELEASES, HOW_TO_ADD_A_RELEASE, releaseImages } from "./upstream/releases";
 import type { UpstreamRelease } from "./upstream/types";
+import { parseCidr } from "./cidr";
 import { ConfigReader } from "./reader";
 import { optionalStackSecret } from "./secrets";
 import { isSecretLookingName, isUrlWithPassword } from "./secretNames";
@@ -39,9 +40,25 @@ export interface ImageSettings {
     dockerHub: { pullThroughCache: boolean; credentialsSecretArn?: string };
 }
 
+/** One model-server destination of the plugin daemon (`modelEndpointEgress` item `<port>[-<port>]@<cidr or pl-id>`). */
+export interface ModelEndpointEgress {
+    /** The item as written in config. */
+    raw: string;
+    fromPort: number;
+    toPort: number;
+    /** An IPv4 or IPv6 CIDR, or a managed prefix list id (pl-...). */
+    destination: { cidr: string; version: 4 | 6 } | { prefixListId: string };
+}
+
 export interface SmtpSettings {
     server: string;
     port: number;
+    /**
+     * How mail leaves: `endpoint` through SES's SMTP interface endpoint in the VPC (server email-smtp.<stack region>
+     * .amazonaws.com with `email-smtp` among interfaceEndpoints; private DNS answers the endpoint's addresses), else
+     * `internet` through the NAT. Set by the cross-section check (config/index.ts).
+     */
+    route: "endpoint" | "internet";
     username: string;
     /** The password: an existing Secrets Manager secret (ARN) or a stack secret that the component stores. */
     password: { secretArn: string } | { value: pulumi.Output<string> };
@@ -133,6 +150,11 @@ export interface ClusterSettings {
      */
     deployment: { strategy: "rolling" | "canary"; canaryPercent: number; canaryBakeMinutes: number; bakeMinutes: number };
     smtp?: SmtpSettings;
+    /**
+     * Model servers the plugin daemon (where model-provider plugins run) reaches besides HTTPS: a self-hosted Ollama
+     * (11434) or vLLM (8000) in a peered VPC, on premises or on the internet, by port range and CIDR or prefix list.
+     */
+    modelEndpointEgress: ModelEndpointEgress[];
     /** Extra plain environment per role (never secret-looking names; those go to extraSecrets). */
     extraEnvironment: Partial<Record<EnvTarget, Record<string, string>>>;
     /** Extra secrets per role. */
@@ -344,6 +366,48 @@ function loadScaledRole(r: ConfigReader, role: ScaledRole): ScaledRoleSettings {
     return { ...size, minTasks, maxTasks };
 }
 
+/** `<port>` or `<from>-<to>`, then `@`, then a CIDR or a prefix list id (EC2 PrefixListId: pl- and 8 or 17 hex digits). */
+const MODEL_ENDPOINT = /^(\d{1,5})(?:-(\d{1,5}))?@(.+)$/;
+const PREFIX_LIST_ID = /^pl-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const MODEL_ENDPOINT_ALLOWED = "<port>@<CIDR or prefix list id>, or <from>-<to>@..., e.g. 11434@10.20.0.0/16 (Ollama in a peered VPC) or 8000-8001@pl-0123456789abcdef0; ports 1-65535, a CIDR without host bits";
+
+function loadModelEndpointEgress(r: ConfigReader): ModelEndpointEgress[] {
+    const items = r.stringList("modelEndpointEgress");
+    const out: ModelEndpointEgress[] = [];
+    for (const [i, raw] of items.entries()) {
+        const key = `modelEndpointEgress[${i}]`;
+        const m = MODEL_ENDPOINT.exec(raw);
+        if (!m) {
+            r.fail(key, raw, MODEL_ENDPOINT_ALLOWED);
+        }
+        const fromPort = Number(m[1]);
+        const toPort = m[2] === undefined ? fromPort : Number(m[2]);
+        if (fromPort < 1 || toPort > 65535 || fromPort > toPort) {
+            r.fail(key, raw, `ports 1-65535 with the lower one first (${MODEL_ENDPOINT_ALLOWED})`);
+        }
+        const target = m[3];
+        let destination: ModelEndpointEgress["destination"];
+        if (target.startsWith("pl-")) {
+            if (!PREFIX_LIST_ID.test(target)) {
+                r.fail(key, raw, "a prefix list id of pl- and 8 or 17 lower-case hex digits, e.g. pl-0123456789abcdef0");
+            }
+            destination = { prefixListId: target };
+        } else {
+            const cidr = parseCidr(target);
+            if (!cidr) {
+                r.fail(key, raw, `a CIDR without host bits after the @ (${MODEL_ENDPOINT_ALLOWED})`);
+            }
+            destination = { cidr: target, version: cidr.version };
+        }
+        const duplicate = out.find((o) => o.fromPort === fromPort && o.toPort === toPort && JSON.stringify(o.destination) === JSON.stringify(destination));
+        if (duplicate) {
+            r.fail(key, raw, `a destination not already listed (${JSON.stringify(duplicate.raw)} is the same): EC2 refuses a duplicate security group rule`);
+        }
+        out.push({ raw, fromPort, toPort, destination });
+    }
+    return out;
+}
+
 function loadSmtp(r: ConfigReader): SmtpSettings | undefined {
     // Every key is read whether or not SMTP is on, so Pulumi.yaml and the loader always declare the same keys.
     const server = r.optionalString("smtpServer", { regex: HOST, allowed: "a host name such as email-smtp.ap-northeast-1.amazonaws.com" });
@@ -383,6 +447,7 @@ function loadSmtp(r: ConfigReader): SmtpSettings | undefined {
     return {
         server,
         port,
+        route: "internet",
         username,
         password: secretArn !== undefined ? { secretArn } : { value: password! },
         defaultSendFrom,
@@ -538,6 +603,7 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
         bakeMinutes: r.integer("deploymentBakeMinutes", { min: 0, max: 1440 }),
     };
     const smtp = loadSmtp(r);
+    const modelEndpointEgress = loadModelEndpointEgress(r);
     const pipMirrorUrl = r.optionalString("pipMirrorUrl", PACKAGE_INDEX_URL);
     return {
         images,
@@ -557,6 +623,7 @@ export function loadClusterSettings(r: ConfigReader): ClusterSettings {
         migration,
         deployment,
         smtp,
+        modelEndpointEgress,
         pipMirrorUrl,
         ...loadExtras(r),
     };

@@ -5,7 +5,7 @@ import { AURORA_ACU, DataSettings, loadDataSettings } from "./data";
 import { DATA_ITEM_NAMES, DataItem } from "./dataAtRisk";
 import { declaredKeys, rejectUnknownKeys } from "./declared";
 import { EdgeSettings, loadEdgeSettings } from "./edge";
-import { loadNetworkSettings, NetworkSettings } from "./network";
+import { loadNetworkSettings, NetworkSettings, SES_SMTP_ENDPOINT, SES_SMTP_PORTS } from "./network";
 import { loadOpsSettings, OpsSettings } from "./ops";
 import { ConfigReader } from "./reader";
 import { ActiveHours, loadActiveHours } from "./schedule";
@@ -131,6 +131,30 @@ function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
             { deploymentStrategy: "canary", consoleAuth: s.edge.consoleAuth.kind },
             'deploymentStrategy "rolling" with consoleAuth, or consoleAuth "none" with a canary: a canary moves traffic on one forward-only listener rule per role, and SSO puts sign-in actions on web\'s and a second rule on the api',
         );
+    }
+    const images = s.cluster.images;
+    if (s.network.vpc.mode === "new" && s.network.vpc.natGateways === "none" && images.registryPrefix === undefined && !images.dockerHub.pullThroughCache) {
+        // Fargate pulls through the task's network interface: without NAT, Docker Hub is out of reach.
+        r.failKeys(
+            { natGateways: "none", dockerHubPullThroughCache: false, registryPrefix: undefined },
+            "dockerHubPullThroughCache true (ECR fetches from Docker Hub itself; tasks pull from ECR through the interface endpoints) or a registryPrefix inside the VPC: without NAT, no task can pull its image from Docker Hub",
+        );
+    }
+    const smtp = s.cluster.smtp;
+    if (smtp) {
+        const region = new pulumi.Config("aws").get("region");
+        const viaEndpoint = s.network.interfaceEndpoints.includes(SES_SMTP_ENDPOINT) && region !== undefined && smtp.server === `email-smtp.${region}.amazonaws.com`;
+        smtp.route = viaEndpoint ? "endpoint" : "internet";
+        if (viaEndpoint && !SES_SMTP_PORTS.includes(smtp.port)) {
+            r.failKeys({ smtpServer: smtp.server, smtpPort: smtp.port }, `one of the ports SES serves SMTP on: ${SES_SMTP_PORTS.join(", ")}`);
+        }
+        if (!viaEndpoint && s.network.vpc.mode === "new" && s.network.vpc.natGateways === "none") {
+            // Without NAT the worker's mail has no way out but SES's endpoint in the VPC.
+            r.failKeys(
+                { smtpServer: smtp.server, natGateways: "none", interfaceEndpoints: s.network.interfaceEndpoints },
+                `smtpServer email-smtp.${region ?? "<region>"}.amazonaws.com with "${SES_SMTP_ENDPOINT}" in interfaceEndpoints: without NAT, mail leaves the VPC only through SES's SMTP endpoint`,
+            );
+        }
     }
     const idle = s.edge.idleTimeoutSeconds;
     const execution = s.cluster.appMaxExecutionTimeSeconds;

@@ -43,6 +43,14 @@ export interface NetworkSettings {
     flowLogTrafficType: "ALL" | "ACCEPT" | "REJECT";
 }
 
+/**
+ * SES's SMTP interface endpoint (com.amazonaws.<region>.email-smtp) and the ports SES serves SMTP on: 25, 587 and 2587
+ * with STARTTLS, 465 and 2465 with TLS from the first byte (SES developer guide, "Connecting to an Amazon SES SMTP
+ * endpoint"; "Setting up VPC endpoints with Amazon SES").
+ */
+export const SES_SMTP_ENDPOINT = "email-smtp";
+export const SES_SMTP_PORTS = [25, 465, 587, 2465, 2587];
+
 const VPC_ID = { regex: /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, allowed: "a VPC id such as vpc-0123456789abcdef0" };
 const SUBNET_ID = { regex: /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, allowed: "a subnet id such as subnet-0123456789abcdef0" };
 // Interface endpoint short names as they appear in com.amazonaws.<region>.<name>; S3 is always a gateway endpoint here.

@@ -32,7 +32,7 @@ describe("config: the loader", () => {
         const variants: [("dev" | "prd"), Record<string, unknown>][] = [
             ["dev", {}],
             ["prd", {}],
-            ["dev", { natGateways: "none", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/", interfaceEndpoints: REQUIRED_ENDPOINTS }],
+            ["dev", { natGateways: "none", dockerHubPullThroughCache: true, dockerHubCredentialsSecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/", interfaceEndpoints: REQUIRED_ENDPOINTS }],
             [
                 "prd",
                 {

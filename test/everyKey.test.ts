@@ -278,6 +278,10 @@ const GROUPS: Group[] = [
             { key: "agentSsrfProxyMinTasks", value: 2, lands: agentProxyMin },
             { key: "agentSsrfProxyMaxTasks", value: 3, lands: agentProxyMax },
             { key: "appMaxExecutionTimeSeconds", value: 600, lands: (run) => expect(env(run, "worker").APP_MAX_EXECUTION_TIME).to.equal("600") },
+            { key: "modelEndpointEgress", value: ["11434@10.20.0.0/16"], lands: (run) => {
+                const rule = inputs(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "dify-plugin-daemon-to-model-1");
+                expect([rule.fromPort, rule.toPort, rule.cidrIpv4]).to.deep.equal([11434, 11434, "10.20.0.0/16"]);
+            } },
             { key: "canaryPercent", value: 25, lands: (run) => expect(inputs(run, T.service, "dify-api").deploymentConfiguration.canaryConfiguration.canaryPercent).to.equal(25) },
             { key: "canaryBakeMinutes", value: 3, lands: (run) => expect(inputs(run, T.service, "dify-web").deploymentConfiguration.canaryConfiguration.canaryBakeTimeInMinutes).to.equal("3") },
             { key: "deploymentBakeMinutes", value: 15, lands: (run) => expect(inputs(run, T.service, "dify-web").deploymentConfiguration.bakeTimeInMinutes).to.equal("15") },

@@ -133,7 +133,7 @@ describe("VpcWithEndpoints: new VPC", () => {
     });
 
     it("creates no NAT with natGateways none once acknowledged (and a PyPI mirror named)", async () => {
-        const run = await runProgram("dev", { natGateways: "none", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/", interfaceEndpoints: REQUIRED_ENDPOINTS });
+        const run = await runProgram("dev", { natGateways: "none", dockerHubPullThroughCache: true, dockerHubCredentialsSecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf", acknowledgeNoInternetEgress: true, pipMirrorUrl: "https://pypi.internal.example.com/simple/", interfaceEndpoints: REQUIRED_ENDPOINTS });
         expect(run.one(VPC).inputs.natGateways.strategy).to.equal("None");
     });
 });

@@ -94,7 +94,7 @@ describe("validation across keys", () => {
     });
 
     it("requires a PyPI mirror when the VPC has no NAT, naming both keys", () => {
-        const none = { natGateways: "none", acknowledgeNoInternetEgress: true, interfaceEndpoints: REQUIRED_ENDPOINTS };
+        const none = { natGateways: "none", dockerHubPullThroughCache: true, dockerHubCredentialsSecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf", acknowledgeNoInternetEgress: true, interfaceEndpoints: REQUIRED_ENDPOINTS };
         expectKeys(configErrorFor("dev", none), ["pipMirrorUrl", "natGateways"], /PyPI mirror reachable inside the VPC/);
         expect(loadSettingsFor("dev", { ...none, pipMirrorUrl: "https://pypi.internal.example.com/simple/" }).settings.cluster.pipMirrorUrl).to.equal("https://pypi.internal.example.com/simple/");
         expectKeys(configErrorFor("dev", { pipMirrorUrl: "https://user:pw@pypi.example.com/simple/" }), ["pipMirrorUrl"], /without credentials/);

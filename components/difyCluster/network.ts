@@ -30,6 +30,8 @@ const ALB_PATHS: Partial<Record<DifyRole, string>> = {
 
 /** Roles that run users' code: with images from ECR they need no internet, only the endpoints and their proxy. */
 const RUNS_USERS_CODE: readonly DifyRole[] = ["sandbox", "agentSandbox"];
+/** The roles Dify sends mail from (api: synchronous sends; worker: Celery's mail queue), as the environment gives SMTP_* to. */
+export const MAIL_SENDERS: readonly DifyRole[] = ["api", "worker"];
 /** The squid proxies: the only roles that reach the internet on more than 443, and only through squid's rules. */
 const PROXY_ROLES: readonly DifyRole[] = ["ssrfProxy", "agentSsrfProxy"];
 
@@ -151,6 +153,47 @@ export function securityGroupGraph(scope: ClusterScope, sgs: Record<DifyRole, aw
             );
         });
         all.push(...internet[role]);
+    }
+
+    // Mail: Dify sends it from the api (invitations, password resets) and the worker (Celery mail tasks) straight to
+    // SMTP_SERVER:SMTP_PORT, not through the SSRF proxy. Through SES's SMTP endpoint it stays in the VPC.
+    const smtp = args.settings.smtp;
+    for (const role of smtp ? MAIL_SENDERS.filter(running) : []) {
+        const viaEndpoint = smtp!.route === "endpoint";
+        const rule = new aws.vpc.SecurityGroupEgressRule(
+            `${name}-${KEBAB[role]}-to-smtp-${smtp!.port}`,
+            {
+                securityGroupId: sgs[role].id,
+                cidrIpv4: viaEndpoint ? args.vpcCidr : "0.0.0.0/0",
+                ipProtocol: "tcp",
+                fromPort: smtp!.port,
+                toPort: smtp!.port,
+                description: `Dify ${KEBAB[role]} to SMTP on ${smtp!.port}: ${viaEndpoint ? "the SES SMTP endpoint in the VPC" : smtp!.server} (invitations, password resets, notifications)`,
+            },
+            { parent },
+        );
+        internet[role].push(rule);
+        all.push(rule);
+    }
+    // Model servers on other ports or in other networks (modelEndpointEgress): model-provider plugins run in the
+    // daemon and call them directly.
+    for (const [i, e] of running("pluginDaemon") ? args.settings.modelEndpointEgress.entries() : []) {
+        const ports = e.fromPort === e.toPort ? String(e.fromPort) : `${e.fromPort}-${e.toPort}`;
+        const d = e.destination;
+        const rule = new aws.vpc.SecurityGroupEgressRule(
+            `${name}-plugin-daemon-to-model-${i + 1}`,
+            {
+                securityGroupId: sgs.pluginDaemon.id,
+                ipProtocol: "tcp",
+                fromPort: e.fromPort,
+                toPort: e.toPort,
+                ...("prefixListId" in d ? { prefixListId: d.prefixListId } : d.version === 6 ? { cidrIpv6: d.cidr } : { cidrIpv4: d.cidr }),
+                description: `Dify plugin-daemon to a model server on ${ports} at ${"prefixListId" in d ? d.prefixListId : d.cidr} (modelEndpointEgress)`,
+            },
+            { parent },
+        );
+        internet.pluginDaemon.push(rule);
+        all.push(rule);
     }
     return { all, dataPaths, internet };
 }
