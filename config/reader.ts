@@ -20,6 +20,14 @@ export function isSecretLookingKey(key: string): boolean {
  * `pulumi preview` fails with something a user can act on.
  */
 export class ConfigError extends Error {
+    /**
+     * Recognized by name, not by class identity: the test harness loads the program's modules afresh for each run, so
+     * an error can come from another copy of this class than the one a caller imported.
+     */
+    static [Symbol.hasInstance](value: unknown): boolean {
+        return value instanceof Error && value.name === "ConfigError";
+    }
+
     /** The keys involved with their values, the first one being the key to change. */
     readonly keys: Record<string, unknown>;
 

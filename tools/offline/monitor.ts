@@ -65,6 +65,16 @@ pulumi.runtime.setMocks(mocks, PROJECT, "dev", false);
 
 /** Errors thrown inside `apply` surface only as unhandled rejections; the runner fails any run that has one. */
 export const unhandled: unknown[] = [];
-process.on("unhandledRejection", (reason) => {
+const recordUnhandled = (reason: unknown) => {
     unhandled.push(reason);
-});
+};
+/**
+ * Listens for unhandled rejections (again): mocha's parallel workers remove every `unhandledRejection` listener after
+ * each test file (mocha/lib/nodejs/worker.js), so the runner calls this before every run.
+ */
+export function listenForUnhandled(): void {
+    if (!process.listeners("unhandledRejection").includes(recordUnhandled)) {
+        process.on("unhandledRejection", recordUnhandled);
+    }
+}
+listenForUnhandled();

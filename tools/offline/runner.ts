@@ -9,7 +9,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "../../config/reader";
 import { RegisteredResource, unwrapSecrets } from "./mocks";
-import { mocks, unhandled } from "./monitor";
+import { listenForUnhandled, mocks, unhandled } from "./monitor";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export type Stack = "dev" | "prd";
@@ -136,10 +136,20 @@ function reuseTranspiledModules(): void {
     extensions[".ts"] = reuse;
 }
 
+/**
+ * Modules that stay loaded across runs: the dynamic providers. Pulumi serializes a provider once per provider object
+ * (a WeakMap in @pulumi/pulumi/dynamic), parsing its closure with TypeScript, which costs more than the rest of a run's
+ * resources; keeping their modules keeps the objects. They hold no per-run state.
+ */
+const KEPT_ACROSS_RUNS = ["components/migrationGate/", "components/rolloutCheck.ts", "components/dataGuard.ts"].map((p) => path.join(ROOT, p));
+
 function forgetProgramModules(): void {
     for (const id of Object.keys(require.cache)) {
         // The program's modules only: the tests and this runner (with the mocks' state) stay loaded.
         const own = [path.join(ROOT, "test"), path.join(ROOT, "tools")];
+        if (KEPT_ACROSS_RUNS.some((kept) => id.startsWith(kept))) {
+            continue;
+        }
         if (id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`) && !own.some((dir) => id.startsWith(dir + path.sep))) {
             delete require.cache[id];
         }
@@ -167,6 +177,7 @@ export async function runProgram(stack: Stack | string, overrides: Record<string
     pulumi.runtime.setAllConfig(config, [...secretKeys, ...secretOverrides]);
     mocks.reset(preview);
     unhandled.length = 0;
+    listenForUnhandled();
     pulumi.runtime.setMocks(mocks, PROJECT, stack, preview);
     forgetProgramModules();
 
