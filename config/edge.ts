@@ -27,6 +27,13 @@ export interface WafSettings {
     ipAllowList: boolean;
     /** Per managed rule group, the rules whose action is overridden to count (match, label and log, but not block). */
     countRules: Readonly<Record<WafCountableGroup, readonly string[]>>;
+    /**
+     * Per-credential rate limits: requests one API credential (the Authorization header of the machine paths) and one
+     * console user (the X-CSRF-Token header every console XHR carries) may send per window. `block` false: the rules
+     * only count (and alarm), until the team has seen the numbers.
+     */
+    credentialRateLimit: number;
+    credentialRateLimitBlock: boolean;
 }
 
 /** The AWS managed rule groups whose individual rules `wafCountRules` may switch to count. */
@@ -376,7 +383,9 @@ function loadWaf(r: ConfigReader, allowedCidrs: string[]): WafSettings | undefin
         r.fail("wafIpAllowList", ipAllowList, `false while the ALB is open to the whole internet (AWS WAF IP sets cannot hold /0)`);
     }
     const countRules = loadCountRules(r);
-    return enabled ? { rateLimit, rateLimitWindowSeconds, ipAllowList, countRules } : undefined;
+    const credentialRateLimit = r.integer("wafCredentialRateLimit", WAF_RATE_LIMIT_BOUNDS);
+    const credentialRateLimitBlock = r.boolean("wafCredentialRateLimitBlock");
+    return enabled ? { rateLimit, rateLimitWindowSeconds, ipAllowList, countRules, credentialRateLimit, credentialRateLimitBlock } : undefined;
 }
 
 function loadCountRules(r: ConfigReader): Record<WafCountableGroup, string[]> {

@@ -355,7 +355,7 @@ describe("alarms", () => {
 
         describe("WAF", () => {
             it("alarms on BlockedRequests of the web ACL (Sum, regional dimensions with Rule ALL)", () => {
-                const waf = alarmsOn(resources, "BlockedRequests");
+                const waf = alarmsOn(resources, "BlockedRequests").filter((a) => a.metricName === "BlockedRequests");
                 expect(waf).to.have.length(1);
                 expect(waf[0].namespace).to.equal("AWS/WAFV2");
                 expect(waf[0].dimensions).to.deep.equal({ WebACL: "dify-t-waf", Region: REGION, Rule: "ALL" });
@@ -576,9 +576,12 @@ describe("alarms", () => {
             });
 
             it("watches WAF exactly when the stack has a web ACL", () => {
-                const waf = on("BlockedRequests");
+                const waf = on("BlockedRequests").filter((a) => a.metricName === "BlockedRequests");
                 if (settings().edge.waf !== undefined) {
                     expect(waf).to.have.length(1);
+                    // And the per-credential limits, over both of their rules.
+                    const credential = alarms.find((a) => a.name === `dify-${stack}-waf-credential-rate-limited`)!;
+                    expect(new Set(metricsOf(credential).map((m) => m.dimensions.Rule))).to.deep.equal(new Set([`dify-${stack}-rate-limit-per-api-key`, `dify-${stack}-rate-limit-per-console-user`]));
                     expect(waf[0].dimensions).to.deep.equal({ WebACL: run.outputs.webAclName, Region: REGION, Rule: "ALL" });
                 } else {
                     expect(waf).to.have.length(0);

@@ -217,6 +217,14 @@ const GROUPS: Group[] = [
                 expect(inputs(run, T.webAcl, "edge-waf").rules.map((r: { name: string }) => r.name)).to.not.include("block-outside-allow-list");
                 expect(run.ofType(T.ipSet)).to.have.length(0);
             } },
+            { key: "wafCredentialRateLimit", value: 600, lands: (run) => {
+                const rule = inputs(run, T.webAcl, "edge-waf").rules.find((r: { name: string }) => r.name === "rate-limit-per-api-key");
+                expect(rule.statement.rateBasedStatement.limit).to.equal(600);
+            } },
+            { key: "wafCredentialRateLimitBlock", value: true, lands: (run) => {
+                const rule = inputs(run, T.webAcl, "edge-waf").rules.find((r: { name: string }) => r.name === "rate-limit-per-console-user");
+                expect(rule.action).to.deep.equal({ block: {} });
+            } },
             { key: "wafCountRules", value: ["SizeRestrictions_BODY"], lands: (run) => {
                 const common = inputs(run, T.webAcl, "edge-waf").rules.find((r: { name: string }) => r.name === "AWSManagedRulesCommonRuleSet");
                 expect(common.statement.managedRuleGroupStatement.ruleActionOverrides.map((o: { name: string }) => o.name)).to.deep.equal(["SizeRestrictions_BODY"]);

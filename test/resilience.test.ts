@@ -3,6 +3,7 @@
  * where it lands (the task definitions, the WAF, the alarms, the backup plan).
  */
 import { expect } from "chai";
+import { statementMatches } from "../tools/reachability/waf";
 import { containerOf, environmentOf, stackRun } from "./harness";
 
 describe("resilience: database sessions fail fast after a lost writer", () => {
@@ -31,6 +32,42 @@ describe("resilience: database sessions fail fast after a lost writer", () => {
             expect(Number(e.PGCONNECT_TIMEOUT)).to.be.within(1, 10);
             // Its DB_EXTRAS becomes the server's `options`: libpq keywords there would fail the connection.
             expect(e.DB_EXTRAS).to.equal(undefined);
+        });
+    }
+});
+
+describe("resilience: the WAF limits people and credentials, not the office they share", () => {
+    for (const stack of ["prd"] as const) {
+        it(`${stack}: the per-IP limit leaves the allow-listed office ranges out, and still limits everyone else`, async () => {
+            const run = await stackRun(stack);
+            const acl = run.one("aws:wafv2/webAcl:WebAcl");
+            const perIp = acl.inputs.rules.find((r: { name: string }) => r.name === "rate-limit-per-ip").statement.rateBasedStatement;
+            const sets = run.ofType("aws:wafv2/ipSet:IpSet");
+            const office = { ip: "203.0.113.7", path: "/console/api/apps" };
+            const stranger = { ip: "198.18.0.10", path: "/v1/chat-messages" };
+            // A rate-based rule counts only what its scope-down statement matches.
+            expect(statementMatches(perIp.scopeDownStatement, office, sets)).to.equal(false);
+            expect(statementMatches(perIp.scopeDownStatement, stranger, sets)).to.equal(true);
+        });
+
+        it(`${stack}: each API credential and each console user has its own limit, counting first, with an alarm`, async () => {
+            const run = await stackRun(stack);
+            const rules = run.one("aws:wafv2/webAcl:WebAcl").inputs.rules as any[];
+            const byName = (n: string) => rules.find((r) => r.name === n);
+            const apiKey = byName("rate-limit-per-api-key");
+            const console = byName("rate-limit-per-console-user");
+            expect(apiKey.statement.rateBasedStatement.customKeys).to.deep.equal([{ header: { name: "authorization", textTransformations: [{ priority: 0, type: "NONE" }] } }]);
+            expect(console.statement.rateBasedStatement.customKeys[0].header.name).to.equal("x-csrf-token");
+            const sets = run.ofType("aws:wafv2/ipSet:IpSet");
+            // The API-key rule looks at the machine paths, the console rule at the console's API.
+            expect(statementMatches(apiKey.statement.rateBasedStatement.scopeDownStatement, { ip: "203.0.113.7", path: "/v1/chat-messages" }, sets)).to.equal(true);
+            expect(statementMatches(apiKey.statement.rateBasedStatement.scopeDownStatement, { ip: "203.0.113.7", path: "/apps" }, sets)).to.equal(false);
+            expect(statementMatches(console.statement.rateBasedStatement.scopeDownStatement, { ip: "203.0.113.7", path: "/console/api/apps" }, sets)).to.equal(true);
+            for (const r of [apiKey, console]) {
+                expect(r.action, r.name).to.deep.equal({ count: {} });
+            }
+            const alarm = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.name === `dify-${stack}-waf-credential-rate-limited`)!;
+            expect(alarm.inputs.threshold).to.equal(0);
         });
     }
 });

@@ -14,6 +14,9 @@ export interface WebAclArgs {
     machinePathRegex: string;
 }
 
+/** The per-credential rate-based rules (their metric names are `<prefix>-<name>`). */
+export const CREDENTIAL_RATE_RULES = { apiKey: "rate-limit-per-api-key", consoleUser: "rate-limit-per-console-user" } as const;
+
 /** The name of the allow-list rule: with split exposure it blocks only what is not a machine path. */
 export const ALLOW_LIST_RULE = "block-outside-allow-list";
 
@@ -38,6 +41,7 @@ export function webAcl(name: string, parent: pulumi.Resource, args: WebAclArgs, 
     const rules: aws.types.input.wafv2.WebAclRule[] = [];
     let priority = 0;
 
+    let allowListed: aws.types.input.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatement | undefined;
     if (waf.ipAllowList) {
         const sets: aws.wafv2.IpSet[] = [];
         for (const version of [4, 6] as const) {
@@ -53,6 +57,7 @@ export function webAcl(name: string, parent: pulumi.Resource, args: WebAclArgs, 
             }
         }
         const refs = sets.map((s) => ({ ipSetReferenceStatement: { arn: s.arn } }));
+        allowListed = refs.length === 1 ? refs[0] : { orStatement: { statements: refs } };
         const outside = { notStatement: { statement: refs.length === 1 ? refs[0] : { orStatement: { statements: refs } } } };
         const machinePath = {
             regexMatchStatement: { regexString: args.machinePathRegex, fieldToMatch: { uriPath: {} }, textTransformations: [{ priority: 0, type: "NONE" }] },
@@ -65,12 +70,47 @@ export function webAcl(name: string, parent: pulumi.Resource, args: WebAclArgs, 
             visibilityConfig: visibility(ALLOW_LIST_RULE),
         });
     }
+    // Per IP, for everyone outside the allow-list: the office and VPN ranges are a few NAT addresses shared by all their
+    // people, so a per-IP limit would throttle the whole office at once. They are limited per credential below.
     rules.push({
         name: "rate-limit-per-ip",
         priority: priority++,
         action: { block: {} },
-        statement: { rateBasedStatement: { limit: waf.rateLimit, evaluationWindowSec: waf.rateLimitWindowSeconds, aggregateKeyType: "IP" } },
+        statement: {
+            rateBasedStatement: {
+                limit: waf.rateLimit,
+                evaluationWindowSec: waf.rateLimitWindowSeconds,
+                aggregateKeyType: "IP",
+                ...(allowListed ? { scopeDownStatement: { notStatement: { statement: allowListed } } } : {}),
+            },
+        },
         visibilityConfig: visibility("rate-limit-per-ip"),
+    });
+    // Per credential: an API key, web-app passport or bearer token on the machine paths (Authorization), and a console
+    // user (the X-CSRF-Token every console call carries, one per signed-in user: web/config/index.ts, api/libs/token.py).
+    // A request without the header is not counted by the rule (AWS WAF, "Rate-based rule aggregation": requests missing
+    // a key are omitted). Count first, block by config (wafCredentialRateLimitBlock).
+    const perCredential = (ruleName: string, header: string, path: aws.types.input.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatement) =>
+        rules.push({
+            name: ruleName,
+            priority: priority++,
+            action: waf.credentialRateLimitBlock ? { block: {} } : { count: {} },
+            statement: {
+                rateBasedStatement: {
+                    limit: waf.credentialRateLimit,
+                    evaluationWindowSec: waf.rateLimitWindowSeconds,
+                    aggregateKeyType: "CUSTOM_KEYS",
+                    customKeys: [{ header: { name: header, textTransformations: [{ priority: 0, type: "NONE" }] } }],
+                    scopeDownStatement: path,
+                },
+            },
+            visibilityConfig: visibility(ruleName),
+        });
+    perCredential(CREDENTIAL_RATE_RULES.apiKey, "authorization", {
+        regexMatchStatement: { regexString: args.machinePathRegex, fieldToMatch: { uriPath: {} }, textTransformations: [{ priority: 0, type: "NONE" }] },
+    });
+    perCredential(CREDENTIAL_RATE_RULES.consoleUser, "x-csrf-token", {
+        byteMatchStatement: { searchString: "/console/api/", positionalConstraint: "STARTS_WITH", fieldToMatch: { uriPath: {} }, textTransformations: [{ priority: 0, type: "NONE" }] },
     });
     const managed = (group: string, overrides: string[] = []) => {
         rules.push({

@@ -15,6 +15,11 @@ export interface WafRequest {
 
 type Statement = Record<string, any>;
 
+/** Whether one statement (a rule's, or a rate-based rule's scope-down) matches the request. */
+export function statementMatches(s: Statement, req: WafRequest, ipSetResources: readonly RegisteredResource[]): boolean {
+    return matches(s, req, new Map(ipSetResources.map((x) => [x.state.arn as string, x.inputs.addresses as string[]])));
+}
+
 function matches(s: Statement, req: WafRequest, ipSets: Map<string, string[]>): boolean {
     if (s.ipSetReferenceStatement) {
         const host = parseCidr(`${req.ip}/${req.ip.includes(":") ? 128 : 32}`)!;
