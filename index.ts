@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Alarms } from "./components/alarms";
 import { DifyCluster } from "./components/difyCluster";
+import { QUEUE_METRICS } from "./components/difyCluster/queueMetrics";
 import { EdgeAlb } from "./components/edgeAlb";
 import { DataGuard, DataGuardArgs } from "./components/dataGuard";
 import { EncryptionKey } from "./components/encryptionKey";
@@ -113,6 +114,11 @@ const alarms = new Alarms("ops", {
     database: { clusterIdentifier: data.clusterIdentifier, instanceIdentifiers: data.instanceIdentifiers, serverless: data.serverless, maxConnections: auroraMaxConnections(settings.data.database.capacity).value },
     cache: { memberClusterIds: data.cacheMemberClusterIds },
     waf: edge.webAclName ? { webAclName: edge.webAclName } : undefined,
+    queues: { namespace: QUEUE_METRICS.namespace, stack: common.prefix },
+    fileSystems: [
+        ...(data.pluginWorkspace ? [{ key: "plugin-workspace", fileSystemId: data.pluginWorkspace.fileSystemId, bursting: settings.data.workspaceThroughputMode === "bursting" }] : []),
+        ...(data.agentWorkspace ? [{ key: "agent-workspace", fileSystemId: data.agentWorkspace.fileSystemId, bursting: settings.data.workspaceThroughputMode === "bursting" }] : []),
+    ],
     pausedOutsideActiveHours: common.activeHours !== undefined,
 });
 

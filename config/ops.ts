@@ -32,6 +32,13 @@ export interface AlarmThresholds {
     cacheConnections: number;
     /** Requests WAF blocked in 5 minutes. */
     wafBlockedRequests: number;
+    /** Celery messages waiting over every queue (components/difyCluster/queueMetrics.ts), for 10 minutes. */
+    queueDepth: number;
+    /** Seconds the oldest waiting Celery message has sat at the head of its queue. */
+    queueWaitSeconds: number;
+    /** EFS: percent of the I/O limit used (General Purpose), or burst credits left in GiB (bursting throughput). */
+    efsIoLimitPercent: number;
+    efsBurstCreditGiB: number;
 }
 
 export interface OpsSettings {
@@ -65,6 +72,10 @@ export function loadOpsSettings(r: ConfigReader): OpsSettings {
             cacheEngineCpuPercent: r.integer("alarmCacheEngineCpuPercent", PERCENT),
             cacheConnections: r.integer("alarmCacheConnections", { min: 1, max: 65_000 }),
             wafBlockedRequests: r.integer("alarmWafBlockedRequests", { min: 1, max: 100_000_000 }),
+            queueDepth: r.integer("alarmQueueDepth", { min: 1, max: 10_000_000 }),
+            queueWaitSeconds: r.integer("alarmQueueWaitSeconds", { min: 60, max: 86_400 }),
+            efsIoLimitPercent: r.integer("alarmEfsIoLimitPercent", PERCENT),
+            efsBurstCreditGiB: r.integer("alarmEfsBurstCreditGiB", { min: 1, max: 2_100 }),
         },
     };
 }

@@ -36,6 +36,10 @@ const THRESHOLDS: AlarmThresholds = {
     cacheEngineCpuPercent: 70,
     cacheConnections: 4000,
     wafBlockedRequests: 250,
+    queueDepth: 800,
+    queueWaitSeconds: 900,
+    efsIoLimitPercent: 85,
+    efsBurstCreditGiB: 50,
 };
 
 const SERVICES = { web: "dify-t-web", api: "dify-t-api", worker: "dify-t-worker", pluginDaemon: "dify-t-plugin-daemon", sandbox: "dify-t-sandbox", ssrfProxy: "dify-t-ssrf-proxy" };
@@ -118,7 +122,8 @@ function expectValidAlarm(a: Record<string, any>): void {
         }
         expect(a.evaluationPeriods * a.metricQueries.find((q: any) => q.metric).metric.period, label).to.be.at.most(86400);
     } else {
-        expect(a.namespace, label).to.match(/^(AWS\/|ECS\/ContainerInsights$)/);
+        // AWS's namespaces, and the stack's own Celery queue metrics (components/difyCluster/queueMetrics.ts).
+        expect(a.namespace, label).to.match(/^(AWS\/|ECS\/ContainerInsights$|Dify\/Celery$)/);
         expect(Boolean(a.statistic) !== Boolean(a.extendedStatistic), `${label}: statistic xor extendedStatistic`).to.equal(true);
         if (a.statistic) {
             expect(STATISTICS, label).to.include(a.statistic);

@@ -36,7 +36,8 @@ function taskDef(run: ProgramRun, family: Role | "migration"): { td: RegisteredR
     const td = mine(run, "aws:ecs/taskDefinition:TaskDefinition").find((r) => r.inputs.family === `dify-${run.stack}-${family}`);
     expect(td, `task definition ${family}`).to.not.equal(undefined);
     const containers = JSON.parse(td!.inputs.containerDefinitions) as Container[];
-    expect(containers, `${family} runs one container`).to.have.length(1);
+    // One container per role, named after it; beat also runs the queue-metrics sidecar (test/resilience.test.ts).
+    expect(containers.map((c) => c.name), `${family}'s containers`).to.deep.equal(family === "beat" ? ["beat", "queue-metrics"] : [family]);
     return { td: td!, c: containers[0] };
 }
 const env = (c: Container) => Object.fromEntries(c.environment.map((e) => [e.name, e.value]));

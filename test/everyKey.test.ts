@@ -164,6 +164,9 @@ const GROUPS: Group[] = [
             { key: "alarmCacheEngineCpuPercent", value: 65, lands: threshold("cache-1-engine-cpu", 65) },
             { key: "alarmCacheConnections", value: 3000, lands: threshold("cache-1-connections", 3000) },
             { key: "alarmWafBlockedRequests", value: 250, lands: threshold("waf-blocked-requests", 250) },
+            { key: "alarmQueueDepth", value: 400, lands: threshold("celery-queue-depth", 400) },
+            { key: "alarmQueueWaitSeconds", value: 300, lands: threshold("celery-queue-stuck", 300) },
+            { key: "alarmEfsIoLimitPercent", value: 70, lands: threshold("efs-agent-workspace-io-limit", 70) },
             { key: "databaseEngineVersion", value: "17", lands: (run) => {
                 expect(inputs(run, T.cluster, "data-db").engineVersion).to.equal("17");
                 expect(inputs(run, T.dbParams, "data-db-params").family).to.equal("aurora-postgresql17");
@@ -346,6 +349,7 @@ const GROUPS: Group[] = [
             { key: "existingDataSubnetIds", value: subnets("3"), lands: (run) => expect(inputs(run, "aws:rds/subnetGroup:SubnetGroup", "data-db").subnetIds).to.deep.equal(subnets("3")) },
             { key: "createVpcEndpoints", value: false, lands: (run) => expect(run.ofType(T.endpoint)).to.have.length(0) },
             { key: "deploymentStrategy", value: "canary", lands: (run) => expect(inputs(run, T.service, "dify-api").deploymentConfiguration.strategy).to.equal("CANARY") },
+            { key: "alarmEfsBurstCreditGiB", value: 20, lands: threshold("efs-agent-workspace-burst-credits", 20 * 1024 ** 3) },
             { key: "migrationSnapshot", value: false, lands: (run) => {
                 expect(run.resources.filter((r) => r.type.endsWith(":PreMigrationSnapshot"))).to.have.length(0);
                 expect(run.resources.filter((r) => r.type.endsWith(":MigrationGate"))).to.have.length(2);

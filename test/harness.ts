@@ -60,10 +60,12 @@ export interface ContainerDefinition {
 export function containerOf(run: ProgramRun, family: string): ContainerDefinition {
     const td = run.one("aws:ecs/taskDefinition:TaskDefinition", `dify-${family}`);
     const containers = JSON.parse(td.inputs.containerDefinitions) as ContainerDefinition[];
-    if (containers.length !== 1) {
-        throw new Error(`task definition dify-${family} has ${containers.length} containers`);
+    // The role's own container is named after it; beat also carries the queue-metrics sidecar.
+    const own = containers.filter((c) => c.name === family);
+    if (own.length !== 1) {
+        throw new Error(`task definition dify-${family} has no single container named ${family} (${containers.map((c) => c.name).join(", ")})`);
     }
-    return containers[0];
+    return own[0];
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { statementMatches } from "../tools/reachability/waf";
-import { containerOf, environmentOf, stackRun } from "./harness";
+import { containerOf, environmentOf, loadSettingsFor, stackRun } from "./harness";
 
 describe("resilience: database sessions fail fast after a lost writer", () => {
     for (const stack of ["dev", "prd"] as const) {
@@ -70,4 +70,123 @@ describe("resilience: the WAF limits people and credentials, not the office they
             expect(alarm.inputs.threshold).to.equal(0);
         });
     }
+});
+
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { QUEUE_METRICS, queueMetricsCommand } from "../components/difyCluster/queueMetrics";
+import { API_GRACEFUL_TIMEOUT_SECONDS } from "../components/difyEnvironment/api";
+
+/**
+ * Runs the queue-metrics script with a stand-in `redis` module holding `queues` (name -> messages, oldest last, as
+ * kombu's LPUSH leaves them), for `rounds` rounds one minute apart; returns the EMF lines it printed.
+ */
+function runQueueMetrics(queues: Record<string, string[]>, rounds: number): Record<string, any>[] {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "queue-metrics-"));
+    fs.writeFileSync(
+        path.join(dir, "redis.py"),
+        [
+            "import json, time as _t",
+            `Q = json.loads(${JSON.stringify(JSON.stringify(queues))})`,
+            "class _R:",
+            "    def scan_iter(self, match):",
+            "        return [('_kombu.binding.' + q).encode() for q in Q]",
+            "    def llen(self, q): return len(Q[q])",
+            "    def lindex(self, q, i): return Q[q][i].encode()",
+            "class Redis:",
+            "    @staticmethod",
+            "    def from_url(url, **kw): return _R()",
+        ].join("\n"),
+    );
+    // A clock that moves a minute per sleep, and stops the loop after `rounds` rounds.
+    fs.writeFileSync(
+        path.join(dir, "sitecustomize.py"),
+        [
+            "import time",
+            "_now = [1_800_000_000.0]",
+            `_left = [${rounds}]`,
+            "time.time = lambda: _now[0]",
+            "def _sleep(s):",
+            "    _left[0] -= 1",
+            "    if _left[0] == 0: raise SystemExit(0)",
+            "    _now[0] += s",
+            "time.sleep = _sleep",
+        ].join("\n"),
+    );
+    const { entryPoint, command } = queueMetricsCommand();
+    const out = execFileSync("python3", [...entryPoint.slice(1), ...command], {
+        env: { ...process.env, PYTHONPATH: dir, CELERY_BROKER_URL: "rediss://:t@cache:6379/1", METRICS_NAMESPACE: QUEUE_METRICS.namespace, METRICS_STACK: "dify-prd", METRICS_INTERVAL: "60" },
+    }).toString();
+    fs.rmSync(dir, { recursive: true, force: true });
+    return out.trim().split("\n").map((l) => JSON.parse(l));
+}
+
+describe("resilience: a Celery queue you can see and trust", () => {
+    it("the queue-metrics sidecar prints CloudWatch EMF of the depth and of how long the oldest job has waited", () => {
+        const lines = runQueueMetrics({ dataset: ["m3", "m2", "m1"], mail: [], workflow_based_app_execution: ["w1"] }, 3);
+        expect(lines).to.have.length(3);
+        const first = lines[0];
+        expect(first._aws.CloudWatchMetrics[0]).to.deep.equal({
+            Namespace: QUEUE_METRICS.namespace,
+            Dimensions: [["Stack"]],
+            Metrics: [
+                { Name: "QueueDepth", Unit: "Count" },
+                { Name: "OldestMessageWaitSeconds", Unit: "Seconds" },
+            ],
+        });
+        expect(first.Stack).to.equal("dify-prd");
+        expect(first.QueueDepth).to.equal(4);
+        expect(first.Queues).to.deep.equal({ dataset: 3, mail: 0, workflow_based_app_execution: 1 });
+        // Nobody takes the heads: their wait grows a minute a round.
+        expect(lines.map((l) => l.OldestMessageWaitSeconds)).to.deep.equal([0, 60, 120]);
+    });
+
+    for (const stack of ["dev", "prd"] as const) {
+        it(`${stack}: beat carries the publisher (not essential, the broker URL as a secret), and both queue alarms watch it`, async () => {
+            const run = await stackRun(stack);
+            const containers = JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition", "dify-beat").inputs.containerDefinitions) as any[];
+            const sidecar = containers.find((c) => c.name === QUEUE_METRICS.container);
+            expect(sidecar.essential).to.equal(false);
+            expect(sidecar.image).to.equal(containers[0].image);
+            expect(sidecar.secrets.map((s: any) => s.name)).to.deep.equal(["CELERY_BROKER_URL"]);
+            const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs);
+            const depth = alarms.find((a) => a.name === `dify-${stack}-celery-queue-depth`)!;
+            const stuck = alarms.find((a) => a.name === `dify-${stack}-celery-queue-stuck`)!;
+            for (const a of [depth, stuck]) {
+                expect(a.namespace).to.equal(QUEUE_METRICS.namespace);
+                expect(a.dimensions).to.deep.equal({ Stack: `dify-${stack}` });
+            }
+            expect([depth.metricName, stuck.metricName]).to.deep.equal(["QueueDepth", "OldestMessageWaitSeconds"]);
+        });
+
+        it(`${stack}: a worker whose broker connection died fails its health check and is replaced`, async () => {
+            const worker = JSON.parse((await stackRun(stack)).one("aws:ecs/taskDefinition:TaskDefinition", "dify-worker").inputs.containerDefinitions)[0];
+            expect(worker.healthCheck.command[1]).to.contain('inspect ping -d "celery@$HOSTNAME"');
+            expect(worker.healthCheck.retries * worker.healthCheck.interval).to.be.at.most(300);
+        });
+
+        it(`${stack}: the api drains its streams through the deregistration delay and then gunicorn's graceful timeout`, async () => {
+            const run = await stackRun(stack);
+            const api = JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition", "dify-api").inputs.containerDefinitions)[0];
+            const e = Object.fromEntries(api.environment.map((x: any) => [x.name, x.value]));
+            expect(e.GUNICORN_CMD_ARGS).to.equal(`--graceful-timeout ${API_GRACEFUL_TIMEOUT_SECONDS}`);
+            // SIGKILL comes stopTimeout after SIGTERM: the graceful timeout must end first.
+            expect(API_GRACEFUL_TIMEOUT_SECONDS).to.be.lessThan(api.stopTimeout);
+            expect(API_GRACEFUL_TIMEOUT_SECONDS).to.be.greaterThan(30);
+        });
+    }
+
+    it("prd: the worker also scales on jobs waiting per running task (CPU stays low while jobs wait on models)", async () => {
+        const run = await stackRun("prd");
+        const policy = run.ofType("aws:appautoscaling/policy:Policy").find((p) => p.name === "dify-worker-queue-depth")!;
+        const spec = policy.inputs.targetTrackingScalingPolicyConfiguration;
+        expect(spec.customizedMetricSpecification.metrics.map((m: any) => m.metricStat?.metric.metricName ?? m.expression)).to.deep.equal([
+            "QueueDepth",
+            "RunningTaskCount",
+            "IF(FILL(tasks, 0) > 0, FILL(waiting, 0) / FILL(tasks, 1), 0)",
+        ]);
+        expect(spec.targetValue).to.equal(loadSettingsFor("prd").settings.cluster.processes.worker.concurrency);
+    });
 });

@@ -8,6 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsContext } from "../awsContext";
 import { cacheAlarms } from "./cache";
 import { databaseAlarms } from "./database";
+import { fileSystemAlarms } from "./fileSystems";
+import { queueAlarms } from "./queues";
 import { deploymentAlarms } from "./deployments";
 import { loadBalancerAlarms } from "./loadBalancer";
 import { serviceEvents } from "./serviceEvents";
@@ -67,6 +69,10 @@ export class Alarms extends pulumi.ComponentResource {
         if (args.waf) {
             widgets.push(...wafAlarms(scope, args.waf.webAclName, t));
         }
+        if (args.queues) {
+            widgets.push(...queueAlarms(scope, args.queues, t, paused));
+        }
+        widgets.push(...fileSystemAlarms(scope, args.fileSystems ?? [], t, paused));
 
         const alarmArns = alarms.map((a) => a.arn);
         const statusWidgets: Widget[] = [];

@@ -86,6 +86,10 @@ export interface AlarmsArgs {
      * Omitted: WAF is off.
      */
     waf?: { webAclName: pulumi.Input<string> };
+    /** The Celery queue metrics beat publishes (queues.ts). Omitted: no queue alarms. */
+    queues?: { namespace: string; stack: string };
+    /** The EFS workspaces (fileSystems.ts). */
+    fileSystems?: { key: string; fileSystemId: pulumi.Input<string>; bursting: boolean }[];
 }
 
 

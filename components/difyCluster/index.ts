@@ -46,10 +46,11 @@ import { roleSecurityGroups, securityGroupGraph } from "./network";
 import { ROLE_SPECS, serversOf, serviceCreationOrder, STARTS_WITHOUT_TASKS } from "./roles";
 import { initPassword, innerKeys, smtpPassword } from "./secrets";
 import { autoscaling, service, serviceTimeoutMinutes, singleTaskSchedule } from "./services";
-import type { TargetGroupRef } from "../contracts";
+import { secretValueFrom, TargetGroupRef } from "../contracts";
 import { RolloutCheck } from "../rolloutCheck";
 import { deploymentAlarmIds } from "../alarms/deployments";
 import { loadBalancerInfrastructureRole } from "./progressive";
+import { QUEUE_METRICS, queueMetricsCommand } from "./queueMetrics";
 import { isOneOff, ONE_OFF_RUNS_AS, ONE_OFF_TASKS, OneOffTask, SharedMount, taskDefinition } from "./tasks";
 
 export type { DifyClusterArgs } from "./context";
@@ -288,6 +289,19 @@ export class DifyCluster extends pulumi.ComponentResource {
                 taskRoleArn: taskRoles[as]!.arn,
                 mounts: isOneOff(role) ? [] : mountsOf(role),
                 ...commandOf(role),
+                // Beat is the one task that always runs once: it carries the Celery queue metrics (queueMetrics.ts).
+                ...(role === "beat"
+                    ? {
+                          sidecar: {
+                              name: QUEUE_METRICS.container,
+                              ...queueMetricsCommand(),
+                              env: {
+                                  environment: { METRICS_NAMESPACE: QUEUE_METRICS.namespace, METRICS_STACK: prefix, METRICS_INTERVAL: String(QUEUE_METRICS.intervalSeconds) },
+                                  secrets: { CELERY_BROKER_URL: secretValueFrom(args.cache.celeryBrokerUrl) },
+                              },
+                          },
+                      }
+                    : {}),
             });
         }
         this.migrationTaskDefinitionArn = taskDefs.migration!.arn;

@@ -102,7 +102,18 @@ export const ROLE_SPECS: Readonly<Record<DifyRole, RoleSpec>> = {
     // worker and beat have no container health check: their only probe is `celery inspect ping`, which Dify ships
     // disabled (COMPOSE_WORKER_HEALTHCHECK_DISABLED) because it broadcasts to every worker and cannot tell whether this
     // task is alive; ECS replaces them when the Celery process exits.
-    worker: { kebab: "worker", image: "api", stopTimeout: 120, deployment: "rolling", reaches: data(true, true, true), gated: true },
+    // The worker answers a ping through the broker from its own node (celery_healthcheck builds a bare Celery app on
+    // the same broker URL, api/celery_healthcheck.py; upstream's compose check, off there by default): a worker whose
+    // broker connection died answers nothing and ECS replaces it.
+    worker: {
+        kebab: "worker",
+        image: "api",
+        healthCheck: hc('celery -A celery_healthcheck.celery inspect ping -d "celery@$HOSTNAME" --timeout 10 || exit 1', 120, 60, 3),
+        stopTimeout: 120,
+        deployment: "rolling",
+        reaches: data(true, true, true),
+        gated: true,
+    },
     beat: { kebab: "beat", image: "api", stopTimeout: 30, deployment: "exclusive", reaches: data(true, true, false), gated: true },
     pluginDaemon: {
         kebab: "plugin-daemon",

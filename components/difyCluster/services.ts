@@ -5,6 +5,7 @@ import type { DifyRole, ScaledRole, SingleRole } from "../../config/roles";
 import { cronAt } from "../../config/schedule";
 import { ClusterScope, KEBAB } from "./context";
 import { execEnabled } from "./iam";
+import { QUEUE_METRICS } from "./queueMetrics";
 import { LbRole, ROLE_SPECS, SCALING } from "./roles";
 
 export interface ServiceSpec {
@@ -241,6 +242,51 @@ export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: 
             },
             { parent },
         );
+    if (role === "worker" && s.containerInsights !== "disabled") {
+        // Jobs waiting per running worker task (beat's queue metrics over Container Insights' running count): CPU
+        // stays low while jobs wait on models and tools, so CPU alone lets a queue grow. One task runs `concurrency`
+        // jobs at once; more waiting than that per task adds tasks.
+        new aws.appautoscaling.Policy(
+            `${name}-worker-queue-depth`,
+            {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: target.serviceNamespace,
+                scalableDimension: target.scalableDimension,
+                resourceId: target.resourceId,
+                targetTrackingScalingPolicyConfiguration: {
+                    customizedMetricSpecification: {
+                        metrics: [
+                            {
+                                id: "waiting",
+                                returnData: false,
+                                metricStat: { metric: { namespace: QUEUE_METRICS.namespace, metricName: "QueueDepth", dimensions: [{ name: QUEUE_METRICS.dimension, value: args.namePrefix }] }, stat: "Maximum" },
+                            },
+                            {
+                                id: "tasks",
+                                returnData: false,
+                                metricStat: {
+                                    metric: {
+                                        namespace: "ECS/ContainerInsights",
+                                        metricName: "RunningTaskCount",
+                                        dimensions: [
+                                            { name: "ClusterName", value: clusterName },
+                                            { name: "ServiceName", value: svc.name },
+                                        ],
+                                    },
+                                    stat: "Average",
+                                },
+                            },
+                            { id: "perTask", expression: "IF(FILL(tasks, 0) > 0, FILL(waiting, 0) / FILL(tasks, 1), 0)", returnData: true },
+                        ],
+                    },
+                    targetValue: s.processes.worker.concurrency,
+                    scaleOutCooldown: SCALING.scaleOutCooldown,
+                    scaleInCooldown: SCALING.scaleInCooldown,
+                },
+            },
+            { parent },
+        );
+    }
     policy("ECSServiceAverageCPUUtilization", SCALING.cpuPercent);
     policy("ECSServiceAverageMemoryUtilization", SCALING.memoryPercent);
     if (role === "web" || role === "api") {

@@ -43,6 +43,11 @@ export interface TaskSpec {
     /** Replaces the image's entry point and command (the squid proxies' generated config, the migrations). */
     entryPoint?: string[];
     command?: string[];
+    /**
+     * A second, non-essential container of the same image in the task (beat's queue metrics): its own name, command
+     * and environment, logging to the task's group under its own stream prefix.
+     */
+    sidecar?: { name: string; entryPoint: string[]; command: string[]; env: ContainerEnvironment };
 }
 
 export function taskDefinition(scope: ClusterScope, role: DifyRole | OneOffTask, t: TaskSpec): aws.ecs.TaskDefinition {
@@ -70,6 +75,21 @@ export function taskDefinition(scope: ClusterScope, role: DifyRole | OneOffTask,
             options: { "awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": kebab },
         },
     }));
+    const sidecar = t.sidecar
+        ? pulumi.all([toEcs(t.sidecar.env).environment, toEcs(t.sidecar.env).secrets, t.logGroup.name, scope.ctx.region, t.image]).apply(([env, sec, group, region, image]) => ({
+              name: t.sidecar!.name,
+              image,
+              ...(t.repositoryCredentialsSecretArn ? { repositoryCredentials: { credentialsParameter: t.repositoryCredentialsSecretArn } } : {}),
+              // Not essential: a publisher that fails must not stop beat; its silence is alarmed (missing data).
+              essential: false,
+              environment: env,
+              secrets: sec,
+              entryPoint: t.sidecar!.entryPoint,
+              command: t.sidecar!.command,
+              stopTimeout: 10,
+              logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": t.sidecar!.name } },
+          }))
+        : undefined;
     return new aws.ecs.TaskDefinition(
         `${scope.name}-${kebab}`,
         {
@@ -81,7 +101,7 @@ export function taskDefinition(scope: ClusterScope, role: DifyRole | OneOffTask,
             runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: t.cpuArchitecture },
             executionRoleArn: t.executionRoleArn,
             taskRoleArn: t.taskRoleArn,
-            containerDefinitions: pulumi.jsonStringify([container]),
+            containerDefinitions: pulumi.jsonStringify(sidecar ? [container, sidecar] : [container]),
             volumes: mounts.length
                 ? mounts.map((m) => ({
                       name: m.volume,

@@ -14,6 +14,9 @@ export type ApiMode = "api" | "worker" | "beat" | "migration" | "websocket";
  * Compose's api_websocket worker (API_WEBSOCKET_WORKER_CLASS, _AMOUNT, _CONNECTIONS): one process, so every
  * collaborator of a workflow meets in its memory (Socket.IO keeps rooms per process), with a greenlet per socket.
  */
+/** gunicorn's graceful timeout for the api, in seconds: under the api's ECS stopTimeout (120 s), so SIGKILL never comes first. */
+export const API_GRACEFUL_TIMEOUT_SECONDS = 110;
+
 /** The compose service each mode stands for, whose upstream values it starts from. */
 const COMPOSE_SERVICE_OF_MODE: Record<ApiMode, string> = { api: "api", migration: "api", worker: "worker", beat: "worker_beat", websocket: "api_websocket" };
 
@@ -117,6 +120,10 @@ export function apiEnvironment(mode: ApiMode, i: EnvironmentInputs): ContainerEn
         env.SERVER_WORKER_CLASS = "gevent";
         env.SERVER_WORKER_AMOUNT = String(i.processes.api.workers);
         env.SERVER_WORKER_CONNECTIONS = String(i.processes.api.connectionsPerWorker);
+        // gunicorn's graceful timeout (30 s by default, not set by Dify's entrypoint) is how long a stopping worker
+        // lets its open requests finish after SIGTERM; ECS sends SIGTERM once the ALB's deregistration delay is over and
+        // SIGKILL stopTimeout (120 s) later. Streams thus drain for the whole delay and then up to this long.
+        env.GUNICORN_CMD_ARGS = `--graceful-timeout ${API_GRACEFUL_TIMEOUT_SECONDS}`;
     }
     if (mode === "worker") {
         // Greenlets of the one Celery process (gevent pool); the entrypoint's fallback of 1 would serialize every job.

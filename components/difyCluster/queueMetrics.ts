@@ -1,0 +1,43 @@
+/**
+ * Celery queue metrics: a small sidecar in the beat task (one task, always running: never two publishers) that reads
+ * the broker every minute and writes CloudWatch embedded-metric-format lines to its log stream, which CloudWatch Logs
+ * turns into metrics (CloudWatch user guide, "Embedding metrics within logs"). It runs the api image's Python and
+ * redis-py with the broker URL beat already holds; no image of its own.
+ *
+ * What it measures (kombu's Redis transport keeps each queue as a list named after it, found through the
+ * `_kombu.binding.<queue>` sets; publishers LPUSH, workers BRPOP, so the oldest message is the list's last element):
+ * - QueueDepth: messages waiting over every queue;
+ * - OldestMessageWaitSeconds: how long the oldest waiting message has sat at the head of its queue, a lower bound of
+ *   its age (Celery's messages carry no enqueue time): it grows while workers take nothing from a queue that has work.
+ */
+export const QUEUE_METRICS = { namespace: "Dify/Celery", dimension: "Stack", intervalSeconds: 60, container: "queue-metrics" } as const;
+
+/** The sidecar's Python, run with `python -c`. */
+const SCRIPT = `
+import json, os, time, redis
+r = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"], socket_timeout=10, socket_connect_timeout=10)
+ns, stack, every = os.environ["METRICS_NAMESPACE"], os.environ["METRICS_STACK"], int(os.environ["METRICS_INTERVAL"])
+heads = {}
+while True:
+    now = time.time()
+    try:
+        queues = sorted({k.decode().split("_kombu.binding.", 1)[1] for k in r.scan_iter(match="_kombu.binding.*")})
+        depth, per, wait, seen = 0, {}, 0.0, {}
+        for q in queues:
+            n = r.llen(q)
+            per[q], depth = n, depth + n
+            if n:
+                head = (q, r.lindex(q, -1))
+                seen[head] = heads.get(head, now)
+                wait = max(wait, now - seen[head])
+        heads = seen
+        print(json.dumps({"_aws": {"Timestamp": int(now * 1000), "CloudWatchMetrics": [{"Namespace": ns, "Dimensions": [["Stack"]], "Metrics": [{"Name": "QueueDepth", "Unit": "Count"}, {"Name": "OldestMessageWaitSeconds", "Unit": "Seconds"}]}]}, "Stack": stack, "QueueDepth": depth, "OldestMessageWaitSeconds": round(wait), "Queues": per}), flush=True)
+    except Exception as e:
+        print(json.dumps({"queueMetricsError": repr(e)}), flush=True)
+    time.sleep(every)
+`.trim();
+
+/** The sidecar's command (the api image's entrypoint skipped: it would start Dify). */
+export function queueMetricsCommand(): { entryPoint: string[]; command: string[] } {
+    return { entryPoint: ["python", "-c"], command: [SCRIPT] };
+}
