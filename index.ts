@@ -8,6 +8,7 @@ import { EncryptionKey } from "./components/encryptionKey";
 import { ManagedData } from "./components/managedData";
 import { VpcWithEndpoints } from "./components/vpcWithEndpoints";
 import { loadSettings } from "./config";
+import { parseBackupVaultArn } from "./config/backup";
 import { auroraMaxConnections } from "./config/capacity";
 import { DATA_ITEM_NAMES, DATA_ITEMS, guardedFields } from "./config/dataAtRisk";
 import { PROGRESSIVE_ROLES } from "./config/roles";
@@ -31,6 +32,7 @@ const key = common.customerManagedKey
           alias: common.prefix,
           protect: common.deletionProtection,
           dataGuard,
+          copyAccounts: settings.data.backup.copyVaultArn ? [parseBackupVaultArn(settings.data.backup.copyVaultArn)!.account] : [],
       })
     : undefined;
 const logs = { retentionInDays: common.logRetentionDays, kmsKeyArn: key?.keyArn };
@@ -115,6 +117,7 @@ const alarms = new Alarms("ops", {
     cache: { memberClusterIds: data.cacheMemberClusterIds },
     waf: edge.webAclName ? { webAclName: edge.webAclName } : undefined,
     queues: { namespace: QUEUE_METRICS.namespace, stack: common.prefix },
+    backups: settings.data.backup.enabled,
     fileSystems: [
         ...(data.pluginWorkspace ? [{ key: "plugin-workspace", fileSystemId: data.pluginWorkspace.fileSystemId, bursting: settings.data.workspaceThroughputMode === "bursting" }] : []),
         ...(data.agentWorkspace ? [{ key: "agent-workspace", fileSystemId: data.agentWorkspace.fileSystemId, bursting: settings.data.workspaceThroughputMode === "bursting" }] : []),
@@ -151,6 +154,7 @@ export const cacheSecurityGroupId = data.cache.securityGroupId;
 export const filesBucketName = data.bucket.name;
 export const filesBucketArn = data.bucket.arn;
 export const pluginWorkspaceFileSystemId: pulumi.Output<string> | undefined = data.pluginWorkspace?.fileSystemId;
+export const backupVaultName: pulumi.Output<string> | undefined = data.backupVaultName;
 export const agentWorkspaceFileSystemId: pulumi.Output<string> | undefined = data.agentWorkspace?.fileSystemId;
 export const publicUrl = edge.publicUrl;
 export const albDnsName = edge.dnsName;

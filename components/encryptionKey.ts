@@ -16,6 +16,13 @@ export interface EncryptionKeyArgs {
     protect?: boolean;
     /** The data guard: the key waits for its check (components/dataGuard.ts). */
     dataGuard?: pulumi.Resource;
+    /**
+     * Other accounts that copy what this key encrypts: the account of an AWS Backup copy vault (backupCopyVaultArn).
+     * A cross-account copy of an encrypted Aurora snapshot needs the destination allowed to use the source key (RDS
+     * user guide, "Sharing a DB cluster snapshot": encrypted snapshots, and AWS Backup guide, "Creating backup copies
+     * across AWS accounts"). The stack's own account is left out.
+     */
+    copyAccounts?: string[];
 }
 
 /**
@@ -56,13 +63,16 @@ export class EncryptionKey extends pulumi.ComponentResource {
                             },
                         },
                         {
-                            // EventBridge delivering to an encrypted SNS topic (the ECS service events rule), as AWS
-                            // documents it for SNS targets; the topic policy decides which rule may publish.
+                            // EventBridge delivering to an encrypted SNS topic (the ECS service and backup job rules),
+                            // as AWS documents it for SNS targets; the topic policy decides which rule may publish.
+                            // Only for this account's rules: without the condition any account's EventBridge could
+                            // use the key (EventBridge user guide, "Encryption key policy": add aws:SourceAccount).
                             Sid: "EventBridgePublishesToEncryptedTopics",
                             Effect: "Allow",
                             Principal: { Service: `events.${dnsSuffix}` },
                             Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
                             Resource: "*",
+                            Condition: { StringEquals: { "aws:SourceAccount": account } },
                         },
                         {
                             Sid: "CloudWatchAlarmsPublishToEncryptedTopics",
@@ -72,6 +82,15 @@ export class EncryptionKey extends pulumi.ComponentResource {
                             Resource: "*",
                             Condition: { StringEquals: { "aws:SourceAccount": account } },
                         },
+                        ...[...new Set(args.copyAccounts ?? [])]
+                            .filter((a) => a !== account)
+                            .map((a) => ({
+                                Sid: `CopiesInAccount${a}`,
+                                Effect: "Allow",
+                                Principal: { AWS: `arn:${partition}:iam::${a}:root` },
+                                Action: ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
+                                Resource: "*",
+                            })),
                     ],
                 }),
             );

@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { auroraPostgresFamily, cacheParameterFamily, DataSettings } from "../config/data";
 import { awsContext } from "./awsContext";
+import { BackupPlan } from "./backupPlan";
+import { logBucket } from "./logBucket";
 import { tlsOnlyStatements } from "./bucketTls";
 import { CacheConnection, DatabaseConnection, FileBucket, SharedFileSystem } from "./contracts";
 import { credentialOptions } from "./credentials";
@@ -80,6 +82,9 @@ export const CELERY_REDIS_DB = 1;
 /** The agent backend's run records and event streams: compose's DIFY_AGENT_REDIS_URL default uses DB 2. */
 export const AGENT_REDIS_DB = 2;
 
+/** Key prefix of the files bucket's server access logs in the log bucket. */
+export const FILES_ACCESS_LOG_PREFIX = "files/";
+
 /** Days after which S3 aborts an unfinished multipart upload and deletes its parts. */
 export const ABORT_INCOMPLETE_MULTIPART_DAYS = 7;
 
@@ -130,6 +135,8 @@ export class ManagedData extends pulumi.ComponentResource {
     public readonly pluginWorkspace: SharedFileSystem | undefined;
     /** The agent sandbox's homes and workspaces on EFS (access points `home` and `workspace`); undefined without Agent v2. */
     public readonly agentWorkspace: SharedFileSystem | undefined;
+    /** The AWS Backup vault of the stack's daily recovery points; undefined without a backup plan. */
+    public readonly backupVaultName: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: ManagedDataArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dify-aws:data:ManagedData", name, {}, opts);
@@ -144,7 +151,7 @@ export class ManagedData extends pulumi.ComponentResource {
         const workspace = (key: string, purpose: string, nameSuffix: string, accessPoints: { key: string; path: string }[]) =>
             new SharedWorkspace(
                 `${name}-${key}`,
-                { vpcId: args.vpcId, ...args.workspaces, kmsKeyArn: args.kmsKeyArn, protect: args.protect, namePrefix: args.namePrefix, purpose, nameSuffix, accessPoints, dataGuard: args.dataGuard },
+                { vpcId: args.vpcId, ...args.workspaces, kmsKeyArn: args.kmsKeyArn, protect: args.protect, automaticBackups: args.protect && !args.settings.backup.enabled, namePrefix: args.namePrefix, purpose, nameSuffix, accessPoints, dataGuard: args.dataGuard },
                 { parent: this },
             ).fileSystem;
         const w = args.workspaces;
@@ -155,6 +162,22 @@ export class ManagedData extends pulumi.ComponentResource {
                   { key: "workspace", path: AGENT_WORKSPACE_ROOTS.workspace },
               ])
             : undefined;
+        // AWS Backup over everything that holds users' data; the cache is not in it (ElastiCache keeps its own
+        // snapshots, and what it holds is rebuilt: sessions, the Celery queue, the plugin daemon's state).
+        const backup = args.settings.backup.enabled
+            ? new BackupPlan(
+                  `${name}-backup`,
+                  {
+                      namePrefix: args.namePrefix,
+                      settings: args.settings.backup,
+                      kmsKeyArn: args.kmsKeyArn,
+                      protect: args.protect,
+                      resources: [db.clusterArn, bucket.arn, ...[this.pluginWorkspace, this.agentWorkspace].flatMap((fs) => (fs ? [fs.fileSystemArn] : []))],
+                  },
+                  { parent: this },
+              )
+            : undefined;
+        this.backupVaultName = backup?.vaultName;
 
         this.database = db.connection;
         this.cache = cache.connection;
@@ -187,6 +210,7 @@ export class ManagedData extends pulumi.ComponentResource {
             kmsKeyArn: this.kmsKeyArn,
             pluginWorkspace: this.pluginWorkspace,
             agentWorkspace: this.agentWorkspace,
+            backupVaultName: this.backupVaultName,
         });
     }
 
@@ -630,6 +654,32 @@ export class ManagedData extends pulumi.ComponentResource {
             // S3 rejects a policy while the public access block is being written; order them.
             { parent: this, dependsOn: [publicAccess] },
         );
+        if (s.accessLogs) {
+            // Who read or changed which object: S3 server access logs (free but storage; delivered best effort within
+            // hours), into a log bucket of their own that only S3's log delivery, for this bucket, may write.
+            const logs = logBucket(`${name}-files-access-logs`, this, {
+                // <= 17 + 8 + 12 + 1 + 14 = 52 of S3's 63 characters.
+                bucketName: pulumi.interpolate`${args.namePrefix}-s3-logs-${accountId}-${region}`,
+                nameTag: `${args.namePrefix}-s3-logs`,
+                deletionProtection: args.protect,
+                retentionDays: args.logs.retentionInDays,
+                writers: (arn) => [
+                    {
+                        Sid: "S3ServerAccessLogDelivery",
+                        Effect: "Allow",
+                        Principal: { Service: "logging.s3.amazonaws.com" },
+                        Action: "s3:PutObject",
+                        Resource: pulumi.interpolate`${arn}/${FILES_ACCESS_LOG_PREFIX}*`,
+                        Condition: { ArnLike: { "aws:SourceArn": bucket.arn }, StringEquals: { "aws:SourceAccount": accountId } },
+                    },
+                ],
+            });
+            new aws.s3.BucketLogging(
+                `${name}-files`,
+                { bucket: bucket.id, targetBucket: logs.bucket, targetPrefix: FILES_ACCESS_LOG_PREFIX },
+                { parent: this, dependsOn: logs.ready },
+            );
+        }
         return { name: bucket.bucket, arn: bucket.arn };
     }
 }

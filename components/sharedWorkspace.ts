@@ -11,8 +11,13 @@ export interface SharedWorkspaceArgs {
     subnetCount: number;
     /** The stack's customer-managed KMS key; undefined uses the AWS-managed key aws/elasticfilesystem. */
     kmsKeyArn?: pulumi.Input<string>;
-    /** The stack protects its data: Pulumi `protect` on the file system, and AWS Backup's daily backups on. */
+    /** The stack protects its data: Pulumi `protect` on the file system. */
     protect: boolean;
+    /**
+     * EFS's automatic backups (AWS Backup's default plan, daily, kept 35 days). Off when the stack's own BackupPlan
+     * covers the file system: two plans would store every recovery point twice.
+     */
+    automaticBackups: boolean;
     /** Physical-name prefix (`dify-<stack>`). */
     namePrefix: string;
     /** What the file system holds, in words EC2 accepts in a security group description (no apostrophes). */
@@ -106,7 +111,7 @@ export class SharedWorkspace extends pulumi.ComponentResource {
             },
             { parent: this, protect: args.protect, dependsOn: args.dataGuard ? [args.dataGuard] : [] },
         );
-        new aws.efs.BackupPolicy(`${name}-efs`, { fileSystemId: fileSystem.id, backupPolicy: { status: args.protect ? "ENABLED" : "DISABLED" } }, parent);
+        new aws.efs.BackupPolicy(`${name}-efs`, { fileSystemId: fileSystem.id, backupPolicy: { status: args.automaticBackups ? "ENABLED" : "DISABLED" } }, parent);
 
         const mountTargets = Array.from({ length: args.subnetCount }, (_, i) =>
             new aws.efs.MountTarget(

@@ -1037,6 +1037,38 @@ export const S3_LIFECYCLE_RULE_ID: AwsStringRule = {
     source: `https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRule.html; ${MODELS} s3/service/2006-03-01/s3-2006-03-01.json#LifecycleRule$ID`,
 };
 
+const BACKUP_MODEL = "botocore 1.29.27 data/backup/2018-11-15/service-2.json";
+/** AWS Backup vault names: "unique to the account used to create them and the Region". */
+export const BACKUP_VAULT_NAME: AwsStringRule = {
+    parameter: "CreateBackupVault BackupVaultName",
+    minLength: 2,
+    maxLength: 50,
+    chars: /[a-zA-Z0-9_-]/,
+    allowed: "2-50 letters, digits, - and _",
+    uniqueIn: "account-region",
+    source: `${BACKUP_MODEL}#BackupVaultName (pattern ^[a-zA-Z0-9\\-\\_]{2,50}$)`,
+};
+/** Backup plan, rule and selection display names: "1 to 50 alphanumeric or '-_.' characters". */
+const backupDisplayName = (parameter: string, shape: string, uniqueIn?: UniqueScope): AwsStringRule => ({
+    parameter,
+    minLength: 1,
+    maxLength: 50,
+    chars: /[a-zA-Z0-9_.-]/,
+    allowed: "1-50 letters, digits, -, _ and .",
+    uniqueIn,
+    source: `${BACKUP_MODEL}#${shape} (documentation; BackupRuleName and BackupSelectionName carry the pattern ^[a-zA-Z0-9\\-\\_\\.]{1,50}$)`,
+});
+export const BACKUP_PLAN_NAME = backupDisplayName("CreateBackupPlan BackupPlan.BackupPlanName", "BackupPlanName", "account-region");
+export const BACKUP_RULE_NAME = backupDisplayName("CreateBackupPlan BackupPlan.Rules.N.RuleName", "BackupRuleName", "resource");
+export const BACKUP_SELECTION_NAME = backupDisplayName("CreateBackupSelection BackupSelection.SelectionName", "BackupSelectionName");
+/** S3 server access logging TargetPrefix: an object key prefix (object keys are at most 1,024 bytes of UTF-8). */
+export const S3_LOGGING_TARGET_PREFIX: AwsStringRule = {
+    parameter: "PutBucketLogging BucketLoggingStatus.LoggingEnabled.TargetPrefix",
+    maxLength: 1024,
+    allowed: "an object key prefix, up to 1,024 characters",
+    source: `https://docs.aws.amazon.com/AmazonS3/latest/API/API_LoggingEnabled.html; https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html`,
+};
+
 /** Bucket policies: "Bucket policies are limited to 20 KB in size." */
 export const S3_BUCKET_POLICY: AwsStringRule = {
     parameter: "PutBucketPolicy Policy",
@@ -1309,6 +1341,10 @@ export const INPUT_RULES: Record<string, Record<string, AwsStringRule>> = {
     "aws:s3/bucket:Bucket": { bucket: S3_BUCKET_NAME, ...tags(TAG_KEY, TAG_VALUE) },
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": { "rules[].id": S3_LIFECYCLE_RULE_ID },
     "aws:s3/bucketPolicy:BucketPolicy": { policy: S3_BUCKET_POLICY },
+    "aws:s3/bucketLogging:BucketLogging": { targetPrefix: S3_LOGGING_TARGET_PREFIX },
+    "aws:backup/vault:Vault": { name: BACKUP_VAULT_NAME, ...tags(TAG_KEY, TAG_VALUE) },
+    "aws:backup/plan:Plan": { name: BACKUP_PLAN_NAME, "rules[].ruleName": BACKUP_RULE_NAME, ...tags(TAG_KEY, TAG_VALUE) },
+    "aws:backup/selection:Selection": { name: BACKUP_SELECTION_NAME },
     "aws:efs/fileSystem:FileSystem": { creationToken: EFS_CREATION_TOKEN, ...tags(EFS_TAG_KEY, EFS_TAG_VALUE) },
     "aws:efs/accessPoint:AccessPoint": { "rootDirectory.path": EFS_ACCESS_POINT_PATH, ...tags(EFS_TAG_KEY, EFS_TAG_VALUE) },
     "aws:efs/fileSystemPolicy:FileSystemPolicy": { policy: EFS_FILE_SYSTEM_POLICY },
@@ -1335,6 +1371,7 @@ export const INPUT_RULES: Record<string, Record<string, AwsStringRule>> = {
 export const NO_STRING_RULES: Record<string, string> = {
     "aws:acm/certificateValidation:CertificateValidation": "only the certificate's ARN and the validation records' FQDNs, both ACM's own values",
     "aws:efs/backupPolicy:BackupPolicy": "only the file system id and an ENABLED/DISABLED status",
+    "aws:backup/vaultLockConfiguration:VaultLockConfiguration": "only the vault's name (checked on aws:backup/vault:Vault) and day counts",
     "aws:efs/mountTarget:MountTarget": "only the file system, subnet and security group ids",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "only the bucket's name (checked on aws:s3/bucket:Bucket) and an ownership enum",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "only the bucket's name (checked on aws:s3/bucket:Bucket) and booleans",

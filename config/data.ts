@@ -1,4 +1,5 @@
 import { AURORA_POSTGRES_INSTANCE_CLASSES } from "./aurora";
+import { BackupSettings, loadBackupSettings } from "./backup";
 import { ConfigReader } from "./reader";
 import { parseDailyWindow, parseWeeklyWindow, TimeWindow, windowsOverlap } from "./windows";
 
@@ -90,6 +91,8 @@ export interface BucketSettings {
     name?: string;
     /** Days a replaced or deleted object version is kept before S3 expires it. */
     noncurrentVersionExpirationDays: number;
+    /** S3 server access logs of the bucket, into a log bucket of the stack's (kept logRetentionDays). */
+    accessLogs: boolean;
 }
 
 export interface DataSettings {
@@ -106,6 +109,8 @@ export interface DataSettings {
     pluginWorkspace: boolean;
     /** EFS throughput mode of the shared workspaces (the plugin daemon's working path, the agent sandbox's workspace). */
     workspaceThroughputMode: "elastic" | "bursting";
+    /** The AWS Backup plan over the database, the bucket and the workspaces (config/backup.ts). */
+    backup: BackupSettings;
 }
 
 const INSTANCE_CLASS = { regex: /^db\.(?!serverless$)[a-z0-9]+\.[a-z0-9]+$/, allowed: 'an Aurora instance class such as "db.r7g.large" (set databaseCapacityMode "serverless" for Serverless v2)' };
@@ -124,6 +129,7 @@ export function loadDataSettings(r: ConfigReader): DataSettings {
         applyImmediately: r.boolean("dataApplyImmediately"),
         pluginWorkspace: r.boolean("pluginDaemonSharedStorage"),
         workspaceThroughputMode: r.oneOf("workspaceThroughputMode", ["elastic", "bursting"] as const),
+        backup: loadBackupSettings(r),
     };
 }
 
@@ -222,6 +228,7 @@ function loadBucket(r: ConfigReader): BucketSettings {
     return {
         name,
         noncurrentVersionExpirationDays: r.integer("bucketNoncurrentVersionExpirationDays", { min: 1, max: 36500 }),
+        accessLogs: r.boolean("bucketAccessLogs"),
     };
 }
 

@@ -123,6 +123,15 @@ function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
             "migrationSnapshot true on a stack that protects its data (deletionProtection): the pre-migration snapshot is how an upgrade that cannot be reversed is rolled back",
         );
     }
+    if (s.data.backup.copyVaultArn !== undefined && !s.common.customerManagedKey) {
+        // AWS-managed keys cannot be shared with another account, and AWS Backup copies an Aurora snapshot across
+        // accounts only when the destination may use the source key (AWS Backup guide, "Creating backup copies across
+        // AWS accounts"); the stack's own key is granted to the copy vault's account.
+        r.failKeys(
+            { backupCopyVaultArn: s.data.backup.copyVaultArn, customerManagedKey: false },
+            "customerManagedKey true with a backupCopyVaultArn: the copy's account is granted the stack's key, which an AWS-managed key cannot be",
+        );
+    }
     if (s.cluster.deployment.strategy === "canary" && s.edge.consoleAuth !== undefined) {
         // A canary needs each role on one production listener rule that only forwards: ECS moves the weights of that
         // rule. Under SSO the api has two rules (the console API authenticates, the machine paths do not) and web's

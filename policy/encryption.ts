@@ -252,20 +252,31 @@ export const logGroupRetention: PackPolicy = {
  * Buckets a load balancer writes access or connection logs to. ELB delivers logs only to buckets encrypted with
  * SSE-S3 (AES256), so SSE-KMS cannot be required of them.
  */
-function loadBalancerLogBuckets(resources: PolicyResource[], buckets: PolicyResource[]): Set<string> {
+/**
+ * Buckets AWS services deliver logs into: a load balancer's access or connection logs, and S3 server access logs (an
+ * aws.s3.BucketLogging's targetBucket). Both deliveries accept SSE-S3 only (ELB user guide, access-log bucket
+ * requirements; S3 user guide, server access logging target requirements).
+ */
+function logDeliveryBuckets(resources: PolicyResource[], buckets: PolicyResource[]): Set<string> {
     const out = new Set<string>();
-    for (const lb of resources.filter((r) => r.isType(aws.lb.LoadBalancer) || r.isType(aws.alb.LoadBalancer))) {
-        for (const property of ["accessLogs", "connectionLogs"]) {
-            const deps = lb.propertyDependencies?.[property];
-            const names = deps && deps.length > 0 ? undefined : known(() => lb.props[property]?.bucket as string | undefined);
-            for (const b of buckets) {
-                const byDependency = deps?.some((d) => d.urn === b.urn) ?? false;
-                const byName = typeof names === "string" && [known(() => b.props.bucket), known(() => b.props.id)].includes(names);
-                if (byDependency || byName) {
-                    out.add(b.urn);
-                }
+    const mark = (r: PolicyResource, property: string, field: string | undefined) => {
+        const deps = r.propertyDependencies?.[property];
+        const names = deps && deps.length > 0 ? undefined : known(() => (field ? r.props[property]?.[field] : r.props[property]) as string | undefined);
+        for (const b of buckets) {
+            const byDependency = deps?.some((d) => d.urn === b.urn) ?? false;
+            const byName = typeof names === "string" && [known(() => b.props.bucket), known(() => b.props.id)].includes(names);
+            if (byDependency || byName) {
+                out.add(b.urn);
             }
         }
+    };
+    for (const lb of resources.filter((r) => r.isType(aws.lb.LoadBalancer) || r.isType(aws.alb.LoadBalancer))) {
+        for (const property of ["accessLogs", "connectionLogs"]) {
+            mark(lb, property, "bucket");
+        }
+    }
+    for (const logging of resources.filter((r) => r.isType(aws.s3.BucketLogging) || r.isType(aws.s3.BucketLoggingV2))) {
+        mark(logging, "targetBucket", undefined);
     }
     return out;
 }
@@ -274,9 +285,9 @@ const S3_KEYS = ["requireCustomerManagedKeys"] as const;
 export const s3BucketEncryption: PackPolicy = {
     name: "s3-bucket-encryption",
     description:
-        "Every S3 bucket has default server-side encryption configured (an aws.s3.BucketServerSideEncryptionConfiguration for it; in aws 7 encryption is a separate resource, so this is checked across the stack). When customer-managed keys are required it is SSE-KMS, except on buckets a load balancer writes logs to, which ELB only supports with SSE-S3 (AES256).",
+        "Every S3 bucket has default server-side encryption configured (an aws.s3.BucketServerSideEncryptionConfiguration for it; in aws 7 encryption is a separate resource, so this is checked across the stack). When customer-managed keys are required it is SSE-KMS, except on buckets a load balancer or S3 server access logging writes logs to, which those deliveries only support with SSE-S3 (AES256).",
     remediationSteps:
-        "Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket: <bucket>.id and a rule applyServerSideEncryptionByDefault { sseAlgorithm: \"aws:kms\", kmsMasterKeyId: <key ARN> } (bucketKeyEnabled: true keeps KMS costs down); for a load balancer log bucket use sseAlgorithm \"AES256\".",
+        "Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket: <bucket>.id and a rule applyServerSideEncryptionByDefault { sseAlgorithm: \"aws:kms\", kmsMasterKeyId: <key ARN> } (bucketKeyEnabled: true keeps KMS costs down); for a load balancer or S3 server access log bucket use sseAlgorithm \"AES256\".",
     configSchema: configSchema(...S3_KEYS),
     validateStack: (args, reportViolation) => {
         const { requireCustomerManagedKeys } = readConfig(args, ...S3_KEYS);
@@ -284,7 +295,7 @@ export const s3BucketEncryption: PackPolicy = {
             (r) => r.isType(aws.s3.BucketServerSideEncryptionConfiguration) || r.isType(aws.s3.BucketServerSideEncryptionConfigurationV2),
         );
         const buckets = s3Buckets(args.resources);
-        const logBuckets = loadBalancerLogBuckets(args.resources, buckets);
+        const logBuckets = logDeliveryBuckets(args.resources, buckets);
         for (const bucket of buckets) {
             const inline = known(() => bucket.props.serverSideEncryptionConfiguration?.rule?.applyServerSideEncryptionByDefault?.sseAlgorithm);
             const { matched, undetermined } = bucketCompanions(bucket, configs);
@@ -303,7 +314,7 @@ export const s3BucketEncryption: PackPolicy = {
                 if (list.length === 0 || list.some((a) => a === undefined || !S3_SSE_ALGORITHMS.includes(a))) {
                     reportViolation(`${describe(config)} for ${describe(bucket)} sets no valid default encryption (${list.map(String).join(", ") || "no rule"}).`, config.urn);
                 } else if (isLogBucket && list.some((a) => a !== "AES256")) {
-                    reportViolation(`${describe(bucket)} receives load balancer logs, which ELB only delivers to SSE-S3 (AES256) buckets; it uses ${list.join(", ")}.`, config.urn);
+                    reportViolation(`${describe(bucket)} receives load balancer or S3 server access logs, and AWS only delivers to SSE-S3 (AES256) buckets; it uses ${list.join(", ")}.`, config.urn);
                 } else if (requireCustomerManagedKeys && !isLogBucket && list.includes("AES256")) {
                     reportViolation(`${describe(bucket)} uses SSE-S3 (AES256, an AWS-owned key); customer-managed keys are required, so use aws:kms with kmsMasterKeyId.`, config.urn);
                 }

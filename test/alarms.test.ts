@@ -539,19 +539,22 @@ describe("alarms", () => {
                 if (insights === "disabled") {
                     expect(alarms.filter((a) => (a.namespace ?? metricsOf(a)[0]?.namespace) === "ECS/ContainerInsights")).to.deep.equal([]);
                 }
-                const rule = run.one("aws:cloudwatch/eventRule:EventRule");
+                const rule = run.one("aws:cloudwatch/eventRule:EventRule", /ecs-events$/);
                 const pattern = JSON.parse(rule.inputs.eventPattern);
                 expect(pattern).to.deep.equal({
                     source: ["aws.ecs"],
                     "detail-type": ["ECS Service Action", "ECS Deployment State Change"],
                     detail: { clusterArn: [run.one("aws:ecs/cluster:Cluster").state.arn], eventType: ["WARN", "ERROR"] },
                 });
-                const target = run.one("aws:cloudwatch/eventTarget:EventTarget");
+                const target = run.one("aws:cloudwatch/eventTarget:EventTarget", /ecs-events$/);
                 expect(target.inputs.arn).to.equal(run.outputs.alarmTopicArn);
                 // The topic lets exactly this rule publish, the topic's key lets EventBridge encrypt.
                 const policy = JSON.parse(run.one("aws:sns/topicPolicy:TopicPolicy").inputs.policy);
                 const events = policy.Statement.find((s: { Principal: { Service?: string } }) => s.Principal.Service === "events.amazonaws.com");
-                expect(events.Condition.ArnEquals["aws:SourceArn"]).to.equal(`arn:aws:events:ap-northeast-1:123456789012:rule/${rule.inputs.name}`);
+                // Exactly the stack's rules: this one, and on a stack with a backup plan its backup job rule.
+                const rules = run.ofType("aws:cloudwatch/eventRule:EventRule").map((r) => `arn:aws:events:ap-northeast-1:123456789012:rule/${r.inputs.name}`);
+                expect(rules).to.include(`arn:aws:events:ap-northeast-1:123456789012:rule/${rule.inputs.name}`);
+                expect([...events.Condition.ArnEquals["aws:SourceArn"]].sort()).to.deep.equal(rules.sort());
                 const key = run.ofType("aws:kms/key:Key").find((k) => k.inputs.policy && JSON.parse(k.inputs.policy).Statement.some((s: { Sid: string }) => s.Sid === "CloudWatchAlarmsPublishToEncryptedTopics"))!;
                 expect(JSON.parse(key.inputs.policy).Statement.find((s: { Principal: { Service?: string } }) => s.Principal.Service === "events.amazonaws.com").Action).to.have.members(["kms:Decrypt", "kms:GenerateDataKey*"]);
             });

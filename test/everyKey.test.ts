@@ -198,6 +198,12 @@ const GROUPS: Group[] = [
         name: "prd: edge and images",
         stack: "prd",
         rows: [
+            { key: "backupRetentionDays", value: 14, lands: (run) => expect(inputs(run, "aws:backup/plan:Plan", "data-backup-plan").rules[0].lifecycle.deleteAfter).to.equal(14) },
+            { key: "backupSchedule", value: "cron(30 20 * * ? *)", lands: (run) => expect(inputs(run, "aws:backup/plan:Plan", "data-backup-plan").rules[0].schedule).to.equal("cron(30 20 * * ? *)") },
+            { key: "backupCopyVaultArn", value: "arn:aws:backup:ap-northeast-3:210987654321:backup-vault:copies", lands: (run) => expect(inputs(run, "aws:backup/plan:Plan", "data-backup-plan").rules[0].copyActions?.[0]?.destinationVaultArn).to.equal("arn:aws:backup:ap-northeast-3:210987654321:backup-vault:copies") },
+            { key: "backupCopyRetentionDays", value: 60, lands: (run) => expect(inputs(run, "aws:backup/plan:Plan", "data-backup-plan").rules[0].copyActions?.[0]?.lifecycle.deleteAfter).to.equal(60) },
+            { key: "backupVaultLock", value: "governance", lands: (run) => expect(run.ofType("aws:backup/vaultLockConfiguration:VaultLockConfiguration").map((l) => l.inputs.minRetentionDays)).to.deep.equal([14]) },
+            { key: "bucketAccessLogs", value: false, lands: (run) => expect(run.ofType("aws:s3/bucketLogging:BucketLogging")).to.have.length(0) },
             { key: "albAllowedCidrs", value: ["192.0.2.0/24"], lands: (run) => expect(inputs(run, T.ingress, "edge-443-from-192-0-2-0-24").cidrIpv4).to.equal("192.0.2.0/24") },
             { key: "albIdleTimeoutSeconds", value: 2000, lands: (run) => expect(inputs(run, T.lb, "edge-alb").idleTimeout).to.equal(2000) },
             { key: "albDesyncMitigationMode", value: "strictest", lands: (run) => expect(inputs(run, T.lb, "edge-alb").desyncMitigationMode).to.equal("strictest") },
@@ -348,6 +354,7 @@ const GROUPS: Group[] = [
             { key: "existingPrivateSubnetIds", value: subnets("2"), lands: (run) => expect(inputs(run, T.service, "dify-api").networkConfiguration.subnets).to.deep.equal(subnets("2")) },
             { key: "existingDataSubnetIds", value: subnets("3"), lands: (run) => expect(inputs(run, "aws:rds/subnetGroup:SubnetGroup", "data-db").subnetIds).to.deep.equal(subnets("3")) },
             { key: "createVpcEndpoints", value: false, lands: (run) => expect(run.ofType(T.endpoint)).to.have.length(0) },
+            { key: "backupPlan", value: true, lands: (run) => expect(run.ofType("aws:backup/selection:Selection")).to.have.length(1) },
             { key: "deploymentStrategy", value: "canary", lands: (run) => expect(inputs(run, T.service, "dify-api").deploymentConfiguration.strategy).to.equal("CANARY") },
             { key: "alarmEfsBurstCreditGiB", value: 20, lands: threshold("efs-agent-workspace-burst-credits", 20 * 1024 ** 3) },
             { key: "migrationSnapshot", value: false, lands: (run) => {

@@ -485,7 +485,7 @@ for (const stack of ["dev", "prd"] as const) {
 
         describe("S3 bucket", () => {
             it("has a globally unique name derived from config (prefix, account, region) within S3's rules", () => {
-                const name = one(run, T.bucket).inputs.bucket as string;
+                const name = one(run, T.bucket, "data-files").inputs.bucket as string;
                 expect(name).to.match(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
                 expect(name).to.include(cfg.common.prefix).and.include("123456789012").and.include("ap-northeast-1");
                 expect(run.outputs.filesBucketName).to.equal(name);
@@ -493,13 +493,13 @@ for (const stack of ["dev", "prd"] as const) {
             });
 
             it("blocks all public access, enforces bucket-owner ownership and versions objects", () => {
-                expect(one(run, T.publicAccess).inputs).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-                expect(one(run, T.ownership).inputs.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
-                expect(one(run, T.versioning).inputs.versioningConfiguration.status).to.equal("Enabled");
+                expect(one(run, T.publicAccess, "data-files").inputs).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+                expect(one(run, T.ownership, "data-files").inputs.rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
+                expect(one(run, T.versioning, "data-files").inputs.versioningConfiguration.status).to.equal("Enabled");
             });
 
             it(protect ? "encrypts with the CMK and a bucket key" : "encrypts with SSE-S3", () => {
-                const rule = one(run, T.sse).inputs.rules[0];
+                const rule = one(run, T.sse, "data-files").inputs.rules[0];
                 if (protect) {
                     expect(rule.applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn() });
                     expect(rule.bucketKeyEnabled).to.equal(true);
@@ -509,8 +509,8 @@ for (const stack of ["dev", "prd"] as const) {
             });
 
             it("denies every request that does not use TLS 1.2 or later", () => {
-                const bucket = one(run, T.bucket);
-                const policy = JSON.parse(one(run, T.bucketPolicy).inputs.policy);
+                const bucket = one(run, T.bucket, "data-files");
+                const policy = JSON.parse(one(run, T.bucketPolicy, "data-files").inputs.policy);
                 const deny = policy.Statement.find((s: any) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false");
                 expect(deny, "a Deny on aws:SecureTransport=false").to.not.equal(undefined);
                 expect(deny.Principal).to.equal("*");
@@ -522,7 +522,7 @@ for (const stack of ["dev", "prd"] as const) {
             });
 
             it("aborts stale multipart uploads and expires old versions, but never expires or archives current objects", () => {
-                const rules = one(run, T.lifecycle).inputs.rules as any[];
+                const rules = one(run, T.lifecycle, "data-files").inputs.rules as any[];
                 expect(rules.every((r) => r.status === "Enabled")).to.equal(true);
                 expect(rules.some((r) => r.abortIncompleteMultipartUpload?.daysAfterInitiation > 0)).to.equal(true);
                 expect(rules.map((r) => r.noncurrentVersionExpiration?.noncurrentDays).filter((d) => d !== undefined)).to.deep.equal([
@@ -539,7 +539,7 @@ for (const stack of ["dev", "prd"] as const) {
             });
 
             it(protect ? "is protected and cannot be force-destroyed" : "may be force-destroyed", () => {
-                const bucket = one(run, T.bucket);
+                const bucket = one(run, T.bucket, "data-files");
                 expect(bucket.inputs.forceDestroy).to.equal(!protect);
                 expect(bucket.protect).to.equal(protect);
             });
@@ -597,7 +597,7 @@ describe("ManagedData: variants", () => {
         expect(one(run, T.replicationGroup).inputs.engine).to.equal("redis");
         expect(one(run, T.cacheParams).inputs.family).to.equal("redis6.x");
         expect(one(run, T.cacheParams).inputs.name).to.match(/^[a-zA-Z][a-zA-Z0-9-]*$/);
-        expect(one(run, T.bucket).inputs.bucket).to.equal("acme-dify-dev-files");
+        expect(one(run, T.bucket, "data-files").inputs.bucket).to.equal("acme-dify-dev-files");
     });
 
     it("hands DifyCluster the master secret's username and password keys and plain-string cache secrets", async () => {

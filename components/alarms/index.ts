@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { awsContext } from "../awsContext";
+import { backupEvents } from "./backups";
 import { cacheAlarms } from "./cache";
 import { databaseAlarms } from "./database";
 import { fileSystemAlarms } from "./fileSystems";
@@ -73,6 +74,9 @@ export class Alarms extends pulumi.ComponentResource {
             widgets.push(...queueAlarms(scope, args.queues, t, paused));
         }
         widgets.push(...fileSystemAlarms(scope, args.fileSystems ?? [], t, paused));
+        if (args.backups) {
+            backupEvents(base, topic);
+        }
 
         const alarmArns = alarms.map((a) => a.arn);
         const statusWidgets: Widget[] = [];

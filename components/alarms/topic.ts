@@ -1,8 +1,9 @@
-/** The alarm topic: SNS encrypted with a key CloudWatch may use, published to by this account's alarms and ECS event rule. */
+/** The alarm topic: SNS encrypted with a key CloudWatch may use, published to by this account's alarms and the stack's event rules. */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { awsContext } from "../awsContext";
 import { EncryptionKey } from "../encryptionKey";
+import { BACKUP_EVENT_RULE } from "./backups";
 import { ECS_EVENT_RULE } from "./serviceEvents";
 import type { AlarmScope, AlarmsArgs } from "./types";
 
@@ -16,6 +17,7 @@ export function alarmTopic(scope: Omit<AlarmScope, "alarm" | "region">, args: Al
             { parent: scope.parent },
         ).keyArn;
 
+    const eventRules = [...(args.ecs ? [ECS_EVENT_RULE(args.namePrefix)] : []), ...(args.backups ? [BACKUP_EVENT_RULE(args.namePrefix)] : [])];
     const topic = new aws.sns.Topic(`${scope.name}-topic`, { name: `${args.namePrefix}-alarms`, kmsMasterKeyId: kmsKeyArn }, { parent: scope.parent });
     new aws.sns.TopicPolicy(
         `${scope.name}-topic-policy`,
@@ -32,16 +34,16 @@ export function alarmTopic(scope: Omit<AlarmScope, "alarm" | "region">, args: Al
                             Action: ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"],
                             Resource: arn,
                         },
-                        ...(args.ecs
+                        ...(eventRules.length > 0
                             ? [
                                   {
-                                      // The stack's ECS event rule (serviceEvents), and no other rule.
-                                      Sid: "ThisStacksEcsEventRulePublishes",
+                                      // The stack's event rules (ECS service events, backup jobs), and no other rule.
+                                      Sid: "ThisStacksEventRulesPublish",
                                       Effect: "Allow",
                                       Principal: { Service: `events.${dnsSuffix}` },
                                       Action: "sns:Publish",
                                       Resource: arn,
-                                      Condition: { ArnEquals: { "aws:SourceArn": `arn:${partition}:events:${region}:${account}:rule/${ECS_EVENT_RULE(args.namePrefix)}` } },
+                                      Condition: { ArnEquals: { "aws:SourceArn": eventRules.map((rule) => `arn:${partition}:events:${region}:${account}:rule/${rule}`) } },
                                   },
                               ]
                             : []),

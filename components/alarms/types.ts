@@ -88,6 +88,8 @@ export interface AlarmsArgs {
     waf?: { webAclName: pulumi.Input<string> };
     /** The Celery queue metrics beat publishes (queues.ts). Omitted: no queue alarms. */
     queues?: { namespace: string; stack: string };
+    /** The stack has an AWS Backup plan: failed backup and copy jobs are mailed (backups.ts). */
+    backups?: boolean;
     /** The EFS workspaces (fileSystems.ts). */
     fileSystems?: { key: string; fileSystemId: pulumi.Input<string>; bursting: boolean }[];
 }

@@ -2,7 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsContext } from "../awsContext";
-import { tlsOnlyStatements } from "../bucketTls";
+import { logBucket } from "../logBucket";
 import type { LogGroupSettings } from "../logGroup";
 
 /**
@@ -19,73 +19,22 @@ export const ELB_ACCOUNT_REGIONS: ReadonlySet<string> = new Set([
 export const ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com";
 
 /**
- * The access-log bucket: SSE-S3 (ALB log delivery accepts no KMS key), no public access, no ACLs, TLS only,
- * objects expired after the stack's log retention, writable only by the region's ELB log delivery.
+ * The access-log bucket (components/logBucket.ts), writable only by the region's ELB log delivery, under
+ * `AWSLogs/<account>/`.
  */
 export function accessLogBucket(name: string, parent: pulumi.Resource, args: { namePrefix: string; deletionProtection: boolean; logs: LogGroupSettings }, ctx: AwsContext): { bucket: pulumi.Output<string>; ready: pulumi.Resource[] } {
-    const opts = { parent };
-    const bucket = new aws.s3.Bucket(
-        `${name}-access-logs`,
-        {
-            // Bucket names are global: account and region make this one unique (<= 17 + 10 + 12 + 1 + 14 < 63).
-            bucket: pulumi.interpolate`${args.namePrefix}-alb-logs-${ctx.accountId}-${ctx.region}`,
-            forceDestroy: !args.deletionProtection,
-            tags: { Name: `${args.namePrefix}-alb-logs` },
-        },
-        { parent, protect: args.deletionProtection },
-    );
-    const ownership = new aws.s3.BucketOwnershipControls(`${name}-access-logs`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
-    const publicBlock = new aws.s3.BucketPublicAccessBlock(
-        `${name}-access-logs`,
-        { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-        opts,
-    );
-    const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-        `${name}-access-logs`,
-        { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
-        opts,
-    );
-    new aws.s3.BucketLifecycleConfiguration(
-        `${name}-access-logs`,
-        {
-            bucket: bucket.id,
-            rules: [
-                {
-                    id: "expire-access-logs",
-                    status: "Enabled",
-                    filter: {},
-                    expiration: { days: args.logs.retentionInDays },
-                    abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-                },
-            ],
-        },
-        opts,
-    );
     const writer = ctx.region.apply((region) =>
         ELB_ACCOUNT_REGIONS.has(region)
-            ? aws.elb.getServiceAccountOutput({ region }, opts).arn.apply((arn) => ({ AWS: arn }) as Record<string, string>)
+            ? aws.elb.getServiceAccountOutput({ region }, { parent }).arn.apply((arn) => ({ AWS: arn }) as Record<string, string>)
             : pulumi.output({ Service: ELB_LOG_DELIVERY_SERVICE } as Record<string, string>),
     );
-    const policy = new aws.s3.BucketPolicy(
-        `${name}-access-logs`,
-        {
-            bucket: bucket.id,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    ...tlsOnlyStatements(bucket.arn),
-                    {
-                        Sid: "ElbAccessLogDelivery",
-                        Effect: "Allow",
-                        Principal: writer,
-                        Action: "s3:PutObject",
-                        Resource: pulumi.interpolate`${bucket.arn}/AWSLogs/${ctx.accountId}/*`,
-                    },
-                ],
-            }),
-        },
-        // S3 rejects a bucket policy while the public-access block is being applied concurrently.
-        { parent, dependsOn: [publicBlock] },
-    );
-    return { bucket: bucket.bucket, ready: [policy, ownership, encryption] };
+    const { bucket, ready } = logBucket(`${name}-access-logs`, parent, {
+        // Bucket names are global: account and region make this one unique (<= 17 + 10 + 12 + 1 + 14 < 63).
+        bucketName: pulumi.interpolate`${args.namePrefix}-alb-logs-${ctx.accountId}-${ctx.region}`,
+        nameTag: `${args.namePrefix}-alb-logs`,
+        deletionProtection: args.deletionProtection,
+        retentionDays: args.logs.retentionInDays,
+        writers: (arn) => [{ Sid: "ElbAccessLogDelivery", Effect: "Allow", Principal: writer, Action: "s3:PutObject", Resource: pulumi.interpolate`${arn}/AWSLogs/${ctx.accountId}/*` }],
+    });
+    return { bucket, ready };
 }

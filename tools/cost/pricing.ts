@@ -65,6 +65,8 @@ export interface UsageAssumptions {
     serviceLogGbPerGroup: number;
     /** GB of ALB access logs kept in their bucket. */
     albAccessLogGb: number;
+    /** GB of the files bucket's S3 server access logs kept in their bucket. */
+    s3AccessLogGb: number;
     /** Aurora storage and I/O. */
     databaseGb: number;
     databaseIoMillions: number;
@@ -93,6 +95,7 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     flowLogGbAll: 10,
     serviceLogGbPerGroup: 0.5,
     albAccessLogGb: 5,
+    s3AccessLogGb: 2,
     databaseGb: 10,
     databaseIoMillions: 10,
     auroraAcuAboveMinimum: 0,
@@ -115,6 +118,7 @@ export const ASSUMPTION_TEXT: Record<keyof UsageAssumptions, string> = {
     flowLogGbAll: "GB of VPC flow logs a month with traffic type ALL (REJECT only: a tenth)",
     serviceLogGbPerGroup: "GB a month into each AWS service log group (WAF, Aurora, cache)",
     albAccessLogGb: "GB of ALB access logs kept in their bucket",
+    s3AccessLogGb: "GB of the files bucket's server access logs kept in their bucket",
     databaseGb: "GB of Aurora storage",
     databaseIoMillions: "million Aurora I/O requests a month",
     auroraAcuAboveMinimum: "ACUs above the minimum on average, per Aurora instance",
@@ -202,7 +206,11 @@ export const FREE_TYPES: Record<string, string> = {
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": "priced as the cached images' storage",
     "aws:efs/mountTarget:MountTarget": "no charge",
     "aws:efs/accessPoint:AccessPoint": "no charge",
-    "aws:efs/backupPolicy:BackupPolicy": "AWS Backup of a few GB: cents",
+    "aws:efs/backupPolicy:BackupPolicy": "EFS automatic backups: priced as the BackupPlan's recovery points when the stack has a plan, else off or a few GB",
+    "aws:backup/vault:Vault": "no charge (its recovery points are priced with the plan)",
+    "aws:backup/vaultLockConfiguration:VaultLockConfiguration": "no charge",
+    "aws:backup/selection:Selection": "priced with the plan",
+    "aws:s3/bucketLogging:BucketLogging": "log delivery is free; the logs are priced as their bucket's storage",
     "aws:efs/fileSystemPolicy:FileSystemPolicy": "no charge",
     "random:index/randomPassword:RandomPassword": "not an AWS resource",
     "random:index/randomId:RandomId": "not an AWS resource",
@@ -600,13 +608,37 @@ export class Pricer {
         this.add("Secrets Manager secrets", `${secrets.length}`, secrets.length * (this.price("secrets.secret.month", "secrets") ?? 0));
     }
 
+    /**
+     * AWS Backup: one full copy of each backed-up store, since daily recovery points after the first are incremental
+     * (AWS Backup pricing: "for each incremental backup, only the changed part ... is saved"); S3 and EFS recovery
+     * points are billed as AWS Backup storage, Aurora's as Aurora backup storage. Copies to another vault are billed
+     * to the vault's region or account and are not included.
+     */
+    private backups(): void {
+        const a = this.assumptions;
+        const plans = this.ofType("aws:backup/plan:Plan");
+        this.mark(...plans);
+        if (plans.length === 0) {
+            return;
+        }
+        const efs = this.ofType("aws:efs/fileSystem:FileSystem").length;
+        const warm = this.price("backup.warm.gbMonth", "AWS Backup storage") ?? 0;
+        this.add("AWS Backup: files bucket and EFS recovery points", `${a.filesGb} GB + ${efs} x ${a.efsGb} GB`, (a.filesGb + efs * a.efsGb) * warm);
+        this.add("AWS Backup: Aurora snapshots", `${a.databaseGb} GB`, a.databaseGb * (this.price("aurora.backup.gbMonth", "Aurora backup storage") ?? 0));
+        if (plans.some((p) => (p.inputs.rules ?? []).some((r: { copyActions?: unknown[] }) => (r.copyActions ?? []).length > 0))) {
+            this.add("AWS Backup: copies in backupCopyVaultArn's vault (billed there, with cross-region transfer)", "not estimated", undefined);
+        }
+    }
+
     private storage(): void {
         const a = this.assumptions;
         const buckets = this.ofType("aws:s3/bucket:Bucket");
         this.mark(...buckets);
         const s3 = this.price("s3.storage.gbMonth", "S3 storage") ?? 0;
-        // A bucket a load balancer delivers its access logs to holds logs, the others Dify's files.
-        const logBuckets = new Set(this.ofType("aws:lb/loadBalancer:LoadBalancer").map((lb) => lb.inputs.accessLogs?.bucket).filter((b) => typeof b === "string"));
+        // A bucket a load balancer or S3 delivers its access logs to holds logs, the others Dify's files.
+        const logBuckets = new Set(
+            [...this.ofType("aws:lb/loadBalancer:LoadBalancer").map((lb) => lb.inputs.accessLogs?.bucket), ...this.ofType("aws:s3/bucketLogging:BucketLogging").map((l) => l.inputs.targetBucket)].filter((b) => typeof b === "string"),
+        );
         const fileBuckets = buckets.filter((b) => !logBuckets.has(b.inputs.bucket));
         if (fileBuckets.length > 0) {
             this.add("S3: files and plugin packages", `${a.filesGb} GB`, a.filesGb * s3);
@@ -614,6 +646,10 @@ export class Pricer {
         if (buckets.length > fileBuckets.length) {
             this.add("S3: ALB access logs", `${a.albAccessLogGb} GB`, a.albAccessLogGb * s3);
         }
+        if (this.ofType("aws:s3/bucketLogging:BucketLogging").length > 0) {
+            this.add("S3: server access logs of the files bucket", `${a.s3AccessLogGb} GB`, a.s3AccessLogGb * s3);
+        }
+        this.backups();
         // Each file system is billed for what it stores and, in elastic throughput mode, for every GB transferred
         // (bursting and provisioned modes bill no transfer: the baseline comes with the storage).
         for (const fs of this.ofType("aws:efs/fileSystem:FileSystem")) {
