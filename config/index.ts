@@ -132,6 +132,14 @@ function checkAcrossSections(r: ConfigReader, s: StackSettings): void {
             "customerManagedKey true with a backupCopyVaultArn: the copy's account is granted the stack's key, which an AWS-managed key cannot be",
         );
     }
+    if (s.edge.consoleAuth !== undefined && s.edge.internal && s.network.vpc.mode === "new" && s.network.vpc.natGateways === "none") {
+        // The ALB itself calls the identity provider's token and user info endpoints (ELB user guide, "Authenticate
+        // users using an Application Load Balancer"); an internal ALB has only its private subnets' routes to reach them.
+        r.failKeys(
+            { consoleAuth: s.edge.consoleAuth.kind, albInternal: true, natGateways: "none" },
+            'natGateways "single" or "perAz" for an internal ALB that signs users in (it calls the identity provider\'s token and user info endpoints on the internet), or an internet-facing ALB, or consoleAuth "none"',
+        );
+    }
     if (s.cluster.deployment.strategy === "canary" && s.edge.consoleAuth !== undefined) {
         // A canary needs each role on one production listener rule that only forwards: ECS moves the weights of that
         // rule. Under SSO the api has two rules (the console API authenticates, the machine paths do not) and web's

@@ -12,6 +12,7 @@ import { albHttpListenerRules, albHttpsListeners, albTlsPolicy, customerManagedK
 import { albIngressAllowList, dataGroupsAdmitOnlyGroups, ecsNoPublicIp, noWorldIngress, rdsNotPublic, s3PublicAccessBlock } from "../policy/network";
 import { packPolicies } from "../policy/policies";
 import { PackPolicy } from "../policy/resources";
+import { albSsoBrowserPaths, albSsoMachinePaths, audienceOf } from "../policy/sso";
 import { albWaf } from "../policy/stack";
 import { ecsZeroDowntimeDeploys, noSecretsInEnvironment, secretLooking } from "../policy/workloads";
 import { CannotRun, PREVIEW_UNKNOWN_STRING, resourceArgs, runResourcePolicy, runStackPolicy, stackResource } from "./policyHarness";
@@ -605,5 +606,175 @@ describe("policy config reader", () => {
         expect(() => readConfig(source({ requireWaf: "no" }), "requireWaf")).to.throw(/requireWaf/);
         expect(() => readConfig(source({ allowedIngressCidrs: ["10.0.0.1/16"] }), "allowedIngressCidrs")).to.throw(/allowedIngressCidrs/);
         expect(() => readConfig(source({ allowedTlsPolicies: [] }), "allowedTlsPolicies")).to.throw(/at least 1/);
+    });
+});
+
+describe("alb-sso-browser-paths and alb-sso-machine-paths", () => {
+    // The paths of issue 19: machine paths stay on Dify's own authentication, the console and web UI sign in.
+    const MACHINE_PATHS = ["/v1", "/api", "/files", "/e/", "/triggers", "/mcp", "/.well-known", "/openapi"];
+    const HTTPS_ARN = `${LB_ARN}/listener/https`;
+    const TG = (name: string) => `arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/${name}/0123`;
+    type Action = aws.types.input.lb.ListenerRuleAction;
+    type Condition = aws.types.input.lb.ListenerRuleCondition;
+    const oidc = (onUnauthenticatedRequest: string): Action => ({
+        type: "authenticate-oidc",
+        order: 1,
+        authenticateOidc: {
+            issuer: "https://login.example.com",
+            authorizationEndpoint: "https://login.example.com/authorize",
+            tokenEndpoint: "https://login.example.com/token",
+            userInfoEndpoint: "https://login.example.com/userinfo",
+            clientId: "dify-alb",
+            clientSecret: "an-oidc-client-secret",
+            onUnauthenticatedRequest,
+        },
+    });
+    const cognito = (onUnauthenticatedRequest: string): Action => ({
+        type: "authenticate-cognito",
+        order: 1,
+        authenticateCognito: { userPoolArn: "arn:aws:cognito-idp:ap-northeast-1:123456789012:userpool/ap-northeast-1_AbCdEf123", userPoolClientId: "client", userPoolDomain: "dify-login", onUnauthenticatedRequest },
+    });
+    const forward = (target: string, order?: number): Action => ({ type: "forward", order, targetGroupArn: TG(target) });
+    const lb = stackResource(aws.lb.LoadBalancer, { loadBalancerType: "application" }, { arn: LB_ARN }, { name: "alb" });
+    const listener = (name: string, port: number, defaultActions: aws.types.input.lb.ListenerDefaultAction[], arn = `${LB_ARN}/listener/${name}`) =>
+        stackResource(aws.lb.Listener, { loadBalancerArn: LB_ARN, protocol: port === 80 ? "HTTP" : "HTTPS", port, defaultActions: defaultActions as any }, { arn }, { name });
+    const notFound = [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404" } }];
+    const https = listener("https", 443, notFound, HTTPS_ARN);
+    const http = listener("http", 80, [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
+    const rule = (name: string, priority: number | string, conditions: Condition[], actions: Action[], on: PolicyResource = https, viaDependency = false) =>
+        stackResource(
+            aws.lb.ListenerRule,
+            { listenerArn: viaDependency ? PREVIEW_UNKNOWN_STRING : (on.props.arn as string), priority: priority as number, conditions: conditions as any, actions: actions as any },
+            {},
+            { name, propertyDependencies: viaDependency ? { listenerArn: [on] } : undefined },
+        );
+    const regex = (...locations: string[]): Condition[] => [{ pathPattern: { regexValues: [`^/(${locations.map((l) => l.replace(/^\/|\/$/g, "").replace(/\./g, "\\.")).join("|")})(/.*)?$`] } }];
+    const values = (...patterns: string[]): Condition[] => [{ pathPattern: { values: patterns } }];
+    const machineApi = ["/api", "/v1", "/openapi", "/files", "/mcp", "/triggers", "/.well-known"];
+
+    /** The rule set issue 19 asks for: machine paths forward-only first, the console API and websocket deny, the web UI signs in. */
+    const ssoSet = (auth: (on: string) => Action = oidc) => [
+        lb,
+        https,
+        http,
+        rule("api", 100, regex(...machineApi), [forward("api")]),
+        rule("plugin-daemon", 101, values("/e/*"), [forward("plugin")]),
+        rule("console-api", 200, regex("/console/api"), [auth("deny"), forward("api", 2)]),
+        rule("websocket", 201, values("/socket.io/*"), [auth("deny"), forward("ws", 2)]),
+        rule("web", 1000, values("/*"), [auth("authenticate"), forward("web", 2)]),
+    ];
+    const both = async (resources: PolicyResource[]) => ({ browser: await stackMessages(albSsoBrowserPaths, resources), machine: await stackMessages(albSsoMachinePaths, resources) });
+    const replace = (set: PolicyResource[], ...rules: PolicyResource[]) => [...set.filter((r) => !rules.some((n) => n.name === r.name)), ...rules];
+
+    it("classifies paths as Dify's nginx does, from components/edgeAlb/routes.ts", () => {
+        for (const path of [...MACHINE_PATHS, "/v1/chat-messages", "/api/passport", "/files/upload", "/e/abc/hook", "/triggers/webhook/x", "/mcp/server/x/mcp", "/.well-known/oauth-protected-resource", "/openapi/v1/x"]) {
+            expect(audienceOf(path), path).to.equal("machine");
+        }
+        for (const path of ["/", "/apps", "/console/api", "/console/api/apps", "/socket.io/", "/explore", "/explore/apps", "/signin", "/install", "/oauth2/idpresponse", "/e"]) {
+            expect(audienceOf(path), path).to.equal("browser");
+        }
+    });
+
+    it("passes the compliant SSO rule set, with OIDC and with Cognito", async () => {
+        expect(await both(ssoSet())).to.deep.equal({ browser: [], machine: [] });
+        expect(await both(ssoSet(cognito))).to.deep.equal({ browser: [], machine: [] });
+    });
+
+    it("checks nothing when no rule of the load balancer authenticates (SSO off)", async () => {
+        const plain = [lb, https, http, rule("api", 100, regex(...machineApi, "/console/api"), [forward("api")]), rule("plugin-daemon", 101, values("/e/*"), [forward("plugin")]), rule("web", 1000, values("/*"), [forward("web")])];
+        expect(await both(plain)).to.deep.equal({ browser: [], machine: [] });
+    });
+
+    it("fails a browser path that forwards without signing in: the web UI's catch-all, the websocket, the listener's default action", async () => {
+        const web = await both(replace(ssoSet(), rule("web", 1000, values("/*"), [forward("web")])));
+        expect(web.machine).to.deep.equal([]);
+        expect(web.browser).to.have.length(1);
+        expect(web.browser[0]).to.include('ListenerRule "web"').and.include("`/`").and.include("`/explore`").and.include("authenticate action");
+        const ws = await both(replace(ssoSet(), rule("websocket", 201, values("/socket.io/*"), [forward("ws")])));
+        expect(ws.browser).to.have.length(1);
+        expect(ws.browser[0]).to.include('ListenerRule "websocket"').and.include("`/socket.io/`");
+        // No catch-all: the listener's default action serves the web UI, and it forwards.
+        const byDefault = [lb, listener("https", 443, [forward("web")], HTTPS_ARN), ...ssoSet().filter((r) => r.type.endsWith("ListenerRule") && r.name !== "web")];
+        const found = await stackMessages(albSsoBrowserPaths, byDefault);
+        expect(found).to.have.length(1);
+        expect(found[0]).to.match(/^the default action of Listener "https" forwards browser paths .*`\/explore`/);
+    });
+
+    it("does not count onUnauthenticatedRequest allow as a sign-in", async () => {
+        const found = await stackMessages(albSsoBrowserPaths, replace(ssoSet(), rule("console-api", 200, regex("/console/api"), [oidc("allow"), forward("api", 2)])));
+        expect(found).to.have.length(1);
+        expect(found[0]).to.include('ListenerRule "console-api"').and.include("`/console/api`");
+    });
+
+    it("fails a rule that takes a browser path for some requests only (another condition) and forwards it unauthenticated", async () => {
+        const fromOffice = rule("console-from-office", 150, [{ pathPattern: { values: ["/console/api/*"] }, sourceIp: { values: ["203.0.113.0/24"] } }], [forward("api")]);
+        const found = await stackMessages(albSsoBrowserPaths, [...ssoSet(), fromOffice]);
+        expect(found).to.have.length(1);
+        expect(found[0]).to.include('ListenerRule "console-from-office"');
+    });
+
+    it("walks on past a rule with another condition: requests it does not take reach the next rule", async () => {
+        const withHeader = rule("v1-with-header", 90, [{ pathPattern: { values: ["/v1", "/v1/*"] }, httpHeader: { httpHeaderName: "X-Canary", values: ["1"] } }], [forward("api")]);
+        const behind = rule("v1-signed-in", 95, values("/v1", "/v1/*"), [oidc("authenticate"), forward("api", 2)]);
+        const found = await stackMessages(albSsoMachinePaths, [...ssoSet(), withHeader, behind]);
+        expect(found).to.have.length(1);
+        expect(found[0]).to.include('ListenerRule "v1-signed-in"').and.include("`/v1`");
+    });
+
+    it("fails another listener of the same load balancer that forwards the console without SSO", async () => {
+        const side = listener("side", 8443, [forward("web")]);
+        const found = await stackMessages(albSsoBrowserPaths, [...ssoSet(), side]);
+        expect(found).to.have.length(1);
+        expect(found[0]).to.include('the default action of Listener "side"');
+    });
+
+    it("fails a machine path behind an authenticate action: its own rule, a regex that takes it with the console, the catch-all when no forward-only rule takes it first", async () => {
+        const v1 = await both([...ssoSet(), rule("v1", 50, values("/v1", "/v1/*"), [oidc("authenticate"), forward("api", 2)])]);
+        expect(v1.browser).to.deep.equal([]);
+        expect(v1.machine).to.have.length(1);
+        expect(v1.machine[0]).to.include('ListenerRule "v1"').and.include("authenticate-oidc").and.include("`/v1`").and.include("Remove the authenticate action");
+        const mixed = await stackMessages(albSsoMachinePaths, replace(ssoSet(), rule("console-api", 90, regex("/console/api", "/files"), [cognito("deny"), forward("api", 2)])));
+        expect(mixed).to.have.length(1);
+        expect(mixed[0]).to.include('ListenerRule "console-api"').and.include("authenticate-cognito").and.include("`/files`").and.not.include("`/v1`");
+        // Without the api's forward-only rule every machine path but /e/ falls to the authenticated catch-all.
+        const noApi = await stackMessages(albSsoMachinePaths, ssoSet().filter((r) => r.name !== "api"));
+        expect(noApi).to.have.length(1);
+        expect(noApi[0]).to.include('ListenerRule "web"');
+        for (const path of MACHINE_PATHS.filter((p) => p !== "/e/")) {
+            expect(noApi[0], path).to.include(`\`${path}\``);
+        }
+        expect(noApi[0]).to.not.include("`/e/`");
+    });
+
+    it("checks a preview: listeners joined by property dependency, target groups unknown", async () => {
+        const preview = (set: PolicyResource[]) =>
+            set.map((r) => (r.type.endsWith("ListenerRule") ? rule(r.name, r.props.priority, r.props.conditions, (r.props.actions as Action[]).map((a) => (a.type === "forward" ? { ...a, targetGroupArn: PREVIEW_UNKNOWN_STRING } : a)), https, true) : r));
+        const cannotRun: CannotRun[] = [];
+        expect(await runStackPolicy(albSsoBrowserPaths, preview(ssoSet()), {}, cannotRun)).to.deep.equal([]);
+        expect(await runStackPolicy(albSsoMachinePaths, preview(ssoSet()), {}, cannotRun)).to.deep.equal([]);
+        expect(cannotRun).to.deep.equal([]);
+        expect(await stackMessages(albSsoBrowserPaths, preview(replace(ssoSet(), rule("web", 1000, values("/*"), [forward("web")]))))).to.have.length(1);
+    });
+
+    it("reports nothing it cannot tell during preview: a rule whose listener, priority or conditions are not known yet", async () => {
+        const unplaced = stackResource(aws.lb.ListenerRule, { listenerArn: PREVIEW_UNKNOWN_STRING, priority: 50, conditions: values("/v1/*") as any, actions: [oidc("authenticate"), forward("api", 2)] as any }, {}, { name: "unplaced" });
+        const noPriority = rule("no-priority", PREVIEW_UNKNOWN_STRING, values("/v1/*"), [oidc("authenticate"), forward("api", 2)]);
+        const noConditions = stackResource(aws.lb.ListenerRule, { listenerArn: HTTPS_ARN, priority: 60, conditions: PREVIEW_UNKNOWN_STRING as any, actions: [forward("web")] as any }, {}, { name: "no-conditions" });
+        const unknownAction = rule("unknown-action", 70, values("/explore/*"), [{ type: PREVIEW_UNKNOWN_STRING }]);
+        for (const extra of [unplaced, noPriority, noConditions, unknownAction]) {
+            const cannotRun: CannotRun[] = [];
+            expect(await runStackPolicy(albSsoBrowserPaths, [...ssoSet(), extra], {}, cannotRun), extra.name).to.deep.equal([]);
+            expect(await runStackPolicy(albSsoMachinePaths, [...ssoSet(), extra], {}, cannotRun), extra.name).to.deep.equal([]);
+            expect(cannotRun, extra.name).to.deep.equal([]);
+        }
+        // What is known is still checked: the unplaced rule hides /v1 only, the catch-all's forward without sign-in is still caught.
+        expect(await stackMessages(albSsoBrowserPaths, [...replace(ssoSet(), rule("web", 1000, values("/*"), [forward("web")])), unplaced])).to.have.length(1);
+        // A forward-only rule not placed yet may take /v1 before the authenticated catch-all: /v1 is not blamed on it, /api still is.
+        const unplacedOpen = stackResource(aws.lb.ListenerRule, { listenerArn: PREVIEW_UNKNOWN_STRING, priority: 50, conditions: values("/v1", "/v1/*") as any, actions: [forward("api")] as any }, {}, { name: "unplaced-open" });
+        const noApi = await stackMessages(albSsoMachinePaths, [...ssoSet().filter((r) => r.name !== "api"), unplacedOpen]);
+        expect(noApi).to.have.length(1);
+        expect(noApi[0]).to.include("`/api`").and.not.include("`/v1`");
+        // A placed rule whose conditions are not known may take any path first: nothing after it is blamed.
+        expect(await stackMessages(albSsoMachinePaths, [...ssoSet().filter((r) => r.name !== "api"), noConditions])).to.deep.equal([]);
     });
 });

@@ -3,7 +3,7 @@
  * every policy with that stack's `--policy-pack-config` file, as `pulumi up --policy-pack policy` would.
  */
 import { expect } from "chai";
-import { ProgramRun, stackRun } from "./harness";
+import { ProgramRun, runProgram, stackRun } from "./harness";
 import { PREVIEW_UNKNOWN, RegisteredResource } from "./mocks";
 import { formatReport, PackReport, readPackConfigFile, resolvePackConfig, runPack } from "./policyHarness";
 
@@ -130,6 +130,60 @@ describe("policy pack over the whole program", () => {
             const buckets = runs.prd!.ofType("aws:s3/bucket:Bucket").length;
             const policies = await added(runs.prd!.resources.filter((r) => !dropped.has(r.type)));
             expect(policies.sort()).to.deep.equal(["alb-waf", ...Array(buckets).fill("s3-bucket-encryption"), ...Array(buckets).fill("s3-public-access-block")].sort());
+        });
+    });
+
+    // Console SSO (issue 19) on prd: the program's own listener rules pass the SSO policies, up and first preview, and
+    // the policies catch an authenticate action moved onto the wrong rule of that real program.
+    describe("prd with console SSO (consoleAuth oidc)", () => {
+        const ISSUER = "https://login.example.com/tenant/v2.0";
+        const SSO = {
+            consoleAuth: "oidc",
+            deploymentStrategy: "rolling",
+            oidcIssuer: ISSUER,
+            oidcAuthorizationEndpoint: `${ISSUER}/authorize`,
+            oidcTokenEndpoint: `${ISSUER}/token`,
+            oidcUserInfoEndpoint: `${ISSUER}/userinfo`,
+            oidcClientId: "dify-alb",
+            oidcClientSecret: "an-oidc-client-secret-Zq7",
+        };
+        const SSO_POLICIES = ["alb-sso-browser-paths", "alb-sso-machine-paths"];
+        let sso: ProgramRun;
+        before(async () => {
+            sso = await runProgram("prd", SSO, { secretKeys: ["oidcClientSecret"] });
+        });
+        const mandatory = async (resources: RegisteredResource[]) =>
+            (await runPack(resources, resolvePackConfig(readPackConfigFile("prd")))).violations.filter((v) => v.level === "mandatory").map((v) => `${v.policy}: ${v.resource}: ${v.message}`);
+        /** What a run adds to the mandatory violations of another (other policies are proven on prd itself, above). */
+        const added = async (resources: RegisteredResource[], baseline: RegisteredResource[]) => {
+            const before = new Set(await mandatory(baseline));
+            return (await mandatory(resources)).filter((v) => !before.has(v));
+        };
+
+        it("adds no mandatory violation to prd's, up and first preview; the SSO policies find nothing", async () => {
+            // Not vacuous: SSO is on, so the SSO policies have something to check.
+            expect(sso.ofType("aws:lb/listenerRule:ListenerRule").some((r) => r.inputs.actions.some((a: { type: string }) => a.type === "authenticate-oidc"))).to.equal(true);
+            expect(await added(sso.resources, runs.prd!.resources)).to.deep.equal([]);
+            expect((await mandatory(sso.resources)).filter((v) => SSO_POLICIES.some((p) => v.startsWith(`${p}:`)))).to.deep.equal([]);
+            const preview = await runProgram("prd", SSO, { secretKeys: ["oidcClientSecret"], preview: true });
+            const previewBaseline = await stackRun("prd", { preview: true });
+            expect(await added(preview.resources, previewBaseline.resources)).to.deep.equal([]);
+            const report = await runPack(preview.resources, resolvePackConfig(readPackConfigFile("prd")));
+            expect(report.violations.filter((v) => SSO_POLICIES.includes(v.policy))).to.deep.equal([]);
+            expect(report.cannotRun.filter((c) => SSO_POLICIES.includes(c.policy))).to.deep.equal([]);
+        });
+
+        it("catches the web UI's rule forwarding without its sign-in, and the api's machine rule given one", async () => {
+            const withActions = (name: string, actions: (current: { type: string }[]) => unknown[]) =>
+                sso.resources.map((r) => (r.type === "aws:lb/listenerRule:ListenerRule" && r.name === name ? { ...r, inputs: { ...r.inputs, actions: actions(r.inputs.actions) }, state: { ...r.state, actions: actions(r.state.actions) } } : r));
+            const web = sso.one("aws:lb/listenerRule:ListenerRule", "edge-web");
+            const signIn = web.inputs.actions.find((a: { type: string }) => a.type === "authenticate-oidc");
+            const unsigned = await added(withActions("edge-web", (actions) => actions.filter((a) => a.type === "forward")), sso.resources);
+            expect(unsigned).to.have.length(1);
+            expect(unsigned[0]).to.match(/^alb-sso-browser-paths: .* edge-web: .*`\/explore`/);
+            const signedApi = await added(withActions("edge-api", (actions) => [signIn, ...actions.map((a) => ({ ...a, order: 2 }))]), sso.resources);
+            expect(signedApi).to.have.length(1);
+            expect(signedApi[0]).to.match(/^alb-sso-machine-paths: .* edge-api: .*`\/v1`/);
         });
     });
 });

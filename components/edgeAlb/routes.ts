@@ -2,7 +2,7 @@
  * Dify's path routing on the ALB: upstream's nginx locations (config/upstream, per release) turned into listener rules
  * within the ALB's limits, each path family marked as a browser path (the console and web UI, which SSO may put behind
  * a sign-in) or a machine path (called by API clients, webhook senders and other servers, which must never get a
- * login redirect). Pure functions: no resources, tested on their own (test/edgeRoutes.test.ts).
+ * login redirect). Pure functions: no resources, tested through the listener rules they produce (test/sso.test.ts, test/reachability.test.ts).
  */
 import { ALB_RULE_LIMITS } from "../../config/awsRules";
 import type { UpstreamRelease } from "../../config/upstream/types";
@@ -25,7 +25,7 @@ const SERVICE_TARGETS: Record<string, LbTarget> = { api: "api", web: "web", plug
  * same cookie) and web's catch-all. Machine paths: the web-app API (published apps authenticate with X-App-Code and
  * X-App-Passport headers, not the console session), files (signed URLs), the service API and MCP (API keys),
  * triggers and plugin endpoints (webhook senders), /openapi (the user-scoped bearer API of difyctl, with a device
- * flow). A location added upstream and missing here stops the program (classify it, test/edgeRoutes.test.ts).
+ * flow). A location added upstream and missing here stops the program (classify it; test/parity.test.ts and test/sso.test.ts walk every location).
  */
 export const LOCATION_AUDIENCE: Readonly<Record<string, { audience: Audience; unauthenticated?: Unauthenticated }>> = {
     "/console/api": { audience: "browser", unauthenticated: "deny" },
