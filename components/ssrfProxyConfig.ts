@@ -4,6 +4,23 @@ import * as pulumi from "@pulumi/pulumi";
 export const SSRF_PROXY_PORT = 3128;
 
 /**
+ * Everything squid and its container command write, for a read-only root file system (config/upstream/writablePaths.ts,
+ * ubuntu/squid): squid.conf names each path squid writes, so none depends on how the image's squid was built.
+ * - SQUID_CONF_DIR: the generated squid.conf, written by SQUID_COMMAND (upstream renders its templates into /etc/squid,
+ *   which holds the image's own mime.conf and error page styles, so it cannot be a volume);
+ * - SQUID_LOG_DIR: cache.log and the access log (upstream's directory, tailed to stdout);
+ * - SQUID_SPOOL_DIR: coredump_dir and the netdb journal (upstream's COREDUMP_DIR).
+ * squid starts as root and writes the logs and the journal as SQUID_USER; the command hands it both directories (a
+ * fresh task volume belongs to root). No PID file, no disk cache.
+ */
+export const SQUID_CONF_DIR = "/etc/squid/generated";
+export const SQUID_CONF_FILE = `${SQUID_CONF_DIR}/squid.conf`;
+export const SQUID_LOG_DIR = "/var/log/squid";
+export const SQUID_SPOOL_DIR = "/var/spool/squid";
+/** The user squid runs as after start (Debian's and Ubuntu's `proxy`, as upstream's cache and log directories belong to). */
+export const SQUID_USER = "proxy";
+
+/**
  * Destinations the proxy refuses, whatever name resolves to them: upstream's `to_private_networks`
  * (docker/ssrf_proxy/squid-common.conf.template, Dify 1.16+) and the VPC. Link-local covers the instance metadata
  * service (169.254.169.254) and the ECS task credentials endpoint (169.254.170.2), which would hand out the task role
@@ -90,7 +107,14 @@ export function squidConf(vpcCidr: pulumi.Input<string>, passages: readonly Inte
             "cache deny all",
             "forwarded_for delete",
             "via off",
-            "coredump_dir /var/spool/squid",
+            // Where squid writes (see SQUID_CONF_DIR above): each path named, under the task's writable volumes.
+            `cache_effective_user ${SQUID_USER}`,
+            "pid_filename none",
+            `cache_log ${SQUID_LOG_DIR}/cache.log`,
+            `access_log daemon:${SQUID_LOG_DIR}/access.log squid`,
+            `coredump_dir ${SQUID_SPOOL_DIR}`,
+            // Only where squid was built with ICMP support (Ubuntu's is); elsewhere squid notes the directive and goes on.
+            `netdb_filename stdio:${SQUID_SPOOL_DIR}/netdb.state`,
             "logfile_rotate 0",
             "",
         ].join("\n"),
@@ -98,13 +122,15 @@ export function squidConf(vpcCidr: pulumi.Input<string>, passages: readonly Inte
 }
 
 /**
- * The container command: write squid.conf from the SQUID_CONF environment value (no custom image, nothing mounted),
- * check it, stream squid's log files to stdout (CloudWatch), then run squid in the foreground as the main process.
+ * The container command: write squid.conf from the SQUID_CONF environment value (no custom image, nothing mounted
+ * from outside) into its writable volume, hand the log and spool volumes to squid's user, check the configuration,
+ * stream squid's log files to stdout (CloudWatch), then run squid in the foreground as the main process.
  */
 export const SQUID_COMMAND = [
     "set -eu",
-    'printf "%s" "$SQUID_CONF" > /etc/squid/squid.conf',
-    "squid -k parse -f /etc/squid/squid.conf",
-    "tail -F /var/log/squid/access.log /var/log/squid/cache.log 2>/dev/null &",
-    "exec squid -f /etc/squid/squid.conf -NYC",
+    `printf "%s" "$SQUID_CONF" > ${SQUID_CONF_FILE}`,
+    `chown ${SQUID_USER}:${SQUID_USER} ${SQUID_LOG_DIR} ${SQUID_SPOOL_DIR}`,
+    `squid -k parse -f ${SQUID_CONF_FILE}`,
+    `tail -F ${SQUID_LOG_DIR}/access.log ${SQUID_LOG_DIR}/cache.log 2>/dev/null &`,
+    `exec squid -f ${SQUID_CONF_FILE} -NYC`,
 ].join("\n");

@@ -9,11 +9,16 @@ import type { EcrSource } from "./images";
 import { ROLE_SPECS } from "./roles";
 
 /**
- * Roles that run users' code (code nodes, agent shells) and so never get ECS Exec's SSM channels: whatever the task
- * role may do, that code can do too, through the task's credentials endpoint (169.254.170.2, which security groups
- * cannot filter). Their task roles hold only what the role itself needs.
+ * Roles that never get ECS Exec:
+ * - roles that run users' code (code nodes, agent shells): whatever the task role may do, that code can do too,
+ *   through the task's credentials endpoint (169.254.170.2, which security groups cannot filter), so their task roles
+ *   hold only what the role itself needs, and no SSM channels;
+ * - roles whose root file system is read-only (roles.ts, rootFilesystem): ECS Exec does not support them (ECS
+ *   developer guide, "Monitor Amazon ECS containers with ECS Exec", considerations), so a session would only fail.
  */
-export const NO_EXEC_ROLES: readonly DifyRole[] = ["sandbox", "agentSandbox"];
+export const NO_EXEC_ROLES: readonly DifyRole[] = [
+    ...new Set<DifyRole>(["sandbox", "agentSandbox", ...(Object.keys(ROLE_SPECS) as DifyRole[]).filter((role) => ROLE_SPECS[role].rootFilesystem.readOnly)]),
+];
 
 /** Whether ECS Exec is on for a role: the stack's setting, never for a role that runs users' code. */
 export function execEnabled(scope: ClusterScope, role: DifyRole): boolean {

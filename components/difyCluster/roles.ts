@@ -4,7 +4,9 @@
  * the migration. A new Dify service is a row here plus its environment (difyEnvironment.ts).
  */
 import type { DifyRole } from "../../config/roles";
+import { IMAGE_ROOT_FILESYSTEMS, ImageRootFilesystem } from "../../config/upstream/writablePaths";
 import { INTERNAL } from "../difyEnvironment";
+import { SQUID_CONF_DIR } from "../ssrfProxyConfig";
 
 /** The image a role runs (images.ts turns it into a reference). */
 export type ImageKind = "api" | "web" | "pluginDaemon" | "sandbox" | "squid" | "agentBackend" | "agentSandbox";
@@ -45,6 +47,105 @@ export interface RoleSpec {
     reaches: { database: boolean; cache: boolean; bucket: boolean };
     /** New tasks wait for the migration of their Dify image (they run or serve the new schema's code). */
     gated: boolean;
+    /**
+     * Whether the container's root file system is read-only, and then the writable task volumes it gets (derived from
+     * config/upstream/writablePaths.ts by rootFilesystemOf, never set by hand).
+     */
+    rootFilesystem: RootFilesystem;
+}
+
+/** The image repository behind each kind: the keys of config/upstream/writablePaths.ts (squid: the default image). */
+export const IMAGE_REPOSITORIES: Readonly<Record<ImageKind, string>> = {
+    api: "langgenius/dify-api",
+    web: "langgenius/dify-web",
+    pluginDaemon: "langgenius/dify-plugin-daemon",
+    sandbox: "langgenius/dify-sandbox",
+    squid: "ubuntu/squid",
+    agentBackend: "langgenius/dify-agent-backend",
+    agentSandbox: "langgenius/dify-agent-local-sandbox",
+};
+
+/** A writable task volume (a bind mount on the task's ephemeral storage, writable only there) of a read-only role. */
+export interface WritableVolume {
+    /** Where the container mounts it. */
+    path: string;
+    /** Filled, before the role's container starts, with what the image ships at `path` (content, owner and mode). */
+    seedFromImage: boolean;
+    /** What the process writes there. */
+    why: string;
+}
+
+/**
+ * A role's root file system: writable (with the reason, from the data), or read-only with its writable volumes: the
+ * paths the image writes (`volume` and `seeded-volume` rows) and those this program's own commands write instead of
+ * the upstream steps they replace (`replaced` rows). `start` replaces the image's entry point where the image's own
+ * writes cannot get a volume (the sandbox's Node.js unpacking); the squid proxies' command comes with their
+ * configuration (SQUID_COMMAND). `tags`: the image tags the writes were read for (`any`: decided by this program).
+ */
+export type RootFilesystem =
+    | { readOnly: false; reason: string }
+    | {
+          readOnly: true;
+          tags: readonly string[] | "any";
+          volumes: readonly WritableVolume[];
+          /** The paths upstream's own start-up writes that the program's command takes over (`replaced` rows). */
+          replaced: readonly string[];
+          start?: { entryPoint: string[]; command: string[] };
+      };
+
+/** Where the sandbox's command unpacks the Node.js the image ships (its entrypoint would unpack it into /opt). */
+export const SANDBOX_NODE_DIR = "/var/lib/sandbox-nodejs";
+/**
+ * The sandbox's start with a read-only root: what its entrypoint does (docker/entrypoint.sh: unpack the Node.js
+ * archive, link node, run /main) with Node.js unpacked into SANDBOX_NODE_DIR and NODEJS_PATH (which the server reads)
+ * pointing there instead of /opt and /usr/local/bin. The periodic refresh of the Python chroot (every
+ * PYTHON_DEPS_UPDATE_INTERVAL, 30 minutes upstream) only copies the image's unchanged libraries again; across the
+ * volume's mount it can no longer hard-link and rewrites each file in place under running code, so it is pushed out
+ * to a year unless the environment sets it.
+ */
+export const SANDBOX_COMMAND = [
+    "set -eu",
+    `tar -xf "$NODE_TAR_XZ" -C ${SANDBOX_NODE_DIR}`,
+    `export NODEJS_PATH="${SANDBOX_NODE_DIR}/$(basename "$NODE_DIR")/bin/node"`,
+    'export PYTHON_DEPS_UPDATE_INTERVAL="${PYTHON_DEPS_UPDATE_INTERVAL:-8760h}"',
+    "exec /main",
+].join("\n");
+
+/** This program's replacements for the upstream steps the data marks `replaced`: the volumes they write, and the start. */
+const REPLACEMENTS: Partial<Record<ImageKind, { volumes: { path: string; why: string }[]; start?: { entryPoint: string[]; command: string[] } }>> = {
+    squid: { volumes: [{ path: SQUID_CONF_DIR, why: "the generated squid.conf, written by SQUID_COMMAND" }] },
+    sandbox: {
+        volumes: [{ path: SANDBOX_NODE_DIR, why: "Node.js, unpacked by SANDBOX_COMMAND" }],
+        start: { entryPoint: ["/bin/bash", "-c"], command: [SANDBOX_COMMAND] },
+    },
+};
+
+/** A role's root file system, from the data row of its image (config/upstream/writablePaths.ts). */
+export function rootFilesystemOf(kind: ImageKind, data: Readonly<Record<string, ImageRootFilesystem>> = IMAGE_ROOT_FILESYSTEMS): RootFilesystem {
+    const image = data[IMAGE_REPOSITORIES[kind]];
+    if (!image) {
+        throw new Error(`config/upstream/writablePaths.ts has no row for ${IMAGE_REPOSITORIES[kind]}: record what it writes, or why its root file system stays writable`);
+    }
+    if (!image.readOnlyRoot) {
+        return { readOnly: false, reason: image.reason };
+    }
+    const replacement = REPLACEMENTS[kind];
+    const replaced = image.writes.filter((w) => w.handling === "replaced");
+    if (replaced.length && !replacement) {
+        throw new Error(`${IMAGE_REPOSITORIES[kind]} writes ${replaced.map((w) => w.path).join(", ")} in steps this program must replace, and it replaces none`);
+    }
+    return {
+        readOnly: true,
+        tags: image.tags,
+        volumes: [
+            ...image.writes
+                .filter((w) => w.handling === "volume" || w.handling === "seeded-volume")
+                .map((w) => ({ path: w.path, seedFromImage: w.handling === "seeded-volume", why: w.what })),
+            ...(replacement?.volumes ?? []).map((v) => ({ ...v, seedFromImage: false })),
+        ],
+        replaced: replaced.map((w) => w.path),
+        ...(replacement?.start ? { start: replacement.start } : {}),
+    };
 }
 
 const hc = (command: string, startPeriod: number, interval = 30, retries = 3): HealthCheck => ({
@@ -70,7 +171,7 @@ const data = (database: boolean, cache: boolean, bucket: boolean) => ({ database
  * Stop times: the worker needs Celery's warm shutdown to finish running jobs, the api lets SSE answers drain after the
  * ALB deregistration delay, the agent backend finishes its runs' current steps (DIFY_AGENT_SHUTDOWN_GRACE_SECONDS 30).
  */
-export const ROLE_SPECS: Readonly<Record<DifyRole, RoleSpec>> = {
+const ROLE_ROWS: Readonly<Record<DifyRole, Omit<RoleSpec, "rootFilesystem">>> = {
     // dify-web has no health route of its own, and `/` renders on the server and waits for the api's system features
     // (a slow or rolling api would fail web's checks): it probes a static file Next.js serves without rendering.
     web: {
@@ -199,6 +300,11 @@ export const ROLE_SPECS: Readonly<Record<DifyRole, RoleSpec>> = {
         gated: false,
     },
 };
+
+/** The roles, each with its root file system derived from its image's row (config/upstream/writablePaths.ts). */
+export const ROLE_SPECS: Readonly<Record<DifyRole, RoleSpec>> = Object.fromEntries(
+    (Object.entries(ROLE_ROWS) as [DifyRole, Omit<RoleSpec, "rootFilesystem">][]).map(([role, row]) => [role, { ...row, rootFilesystem: rootFilesystemOf(row.image) }]),
+) as Record<DifyRole, RoleSpec>;
 
 /** The roles on the ALB. */
 export const LB_ROLES = (Object.keys(ROLE_SPECS) as DifyRole[]).filter((r) => ROLE_SPECS[r].loadBalancer !== undefined);

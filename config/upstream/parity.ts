@@ -390,6 +390,11 @@ export const SERVICE_DIFFERENCES: readonly ServiceDifference[] = [
         reason: "the program writes the whole squid.conf itself from SQUID_CONF (components/ssrfProxyConfig.ts) and runs squid, instead of mounting upstream's templates and entrypoint",
     },
     {
+        services: ["sandbox"],
+        aspect: "command",
+        reason: "with a read-only root file system the image's entrypoint cannot unpack Node.js into /opt (which also holds its Python): the task unpacks the same archive into a writable volume, points NODEJS_PATH there and runs /main (SANDBOX_COMMAND, components/difyCluster/roles.ts; config/upstream/writablePaths.ts)",
+    },
+    {
         services: ["plugin_daemon"],
         aspect: "command",
         reason: "the image's command migrates (GORM AutoMigrate, no lock) and then serves; two new tasks would migrate at once, so the service runs /app/main alone and a one-off task migrates first (components/migrationGate/commands.ts)",
