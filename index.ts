@@ -140,6 +140,8 @@ export const databaseName = data.database.databaseName;
 export const pluginDatabaseName = data.database.pluginDatabaseName;
 export const databaseClusterIdentifier = data.clusterIdentifier;
 export const databaseInstanceIdentifiers = pulumi.all(data.instanceIdentifiers);
+/** Aurora Serverless v2 rather than provisioned instances (tools/restoreDrill.ts restores the same kind). */
+export const databaseServerless = data.serverless;
 export const databaseSecretArn = data.databaseSecretArn;
 export const databaseSecurityGroupId = data.database.securityGroupId;
 export const cachePrimaryEndpoint = data.cache.host;

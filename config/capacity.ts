@@ -222,11 +222,19 @@ export interface CapacityInputs {
     roles: Record<ScaledRole, ScaledRoleSettings>;
     processes: ProcessSettings;
     capacity: DatabaseSettings["capacity"];
+    /**
+     * Collaboration mode runs the api websocket: the same Flask app, so the same pool, in its one task. (The agent
+     * backend holds no database connection: it keeps runs in Redis, DIFY_AGENT_REDIS_URL.)
+     */
+    collaboration: boolean;
 }
 
 /** The model's inputs from a stack's validated settings. */
-export function capacityInputs(s: { cluster: { roles: Record<ScaledRole, ScaledRoleSettings>; processes: ProcessSettings }; data: { database: Pick<DatabaseSettings, "capacity"> } }): CapacityInputs {
-    return { roles: s.cluster.roles, processes: s.cluster.processes, capacity: s.data.database.capacity };
+export function capacityInputs(s: {
+    cluster: { roles: Record<ScaledRole, ScaledRoleSettings>; processes: ProcessSettings; features: { collaboration: boolean } };
+    data: { database: Pick<DatabaseSettings, "capacity"> };
+}): CapacityInputs {
+    return { roles: s.cluster.roles, processes: s.cluster.processes, capacity: s.data.database.capacity, collaboration: s.cluster.features.collaboration };
 }
 
 export function capacityModel(c: CapacityInputs): CapacityModel {
@@ -239,7 +247,7 @@ export function capacityModel(c: CapacityInputs): CapacityModel {
         line(`worker: ${roles.worker.maxTasks} tasks x 1 Celery process`, roles.worker.maxTasks, perApiProcess),
         line(`plugin daemon: ${roles.pluginDaemon.maxTasks} tasks`, roles.pluginDaemon.maxTasks, p.pools.pluginDaemonMaxOpen),
     ];
-    const single = [line("beat: 1 task", 1, perApiProcess), line("migration: 1 task", 1, perApiProcess)];
+    const single = [line("beat: 1 task", 1, perApiProcess), ...(c.collaboration ? [line("api websocket: 1 task", 1, perApiProcess)] : []), line("migration: 1 task", 1, perApiProcess)];
     const sum = (lines: ConnectionLine[]) => lines.reduce((n, l) => n + l.total, 0);
     const max = auroraMaxConnections(c.capacity);
     return {
@@ -283,6 +291,7 @@ function whatFits(c: CapacityInputs): string[] {
     const ok = (change: Partial<CapacityInputs> & { pools?: Partial<ProcessSettings["pools"]> }) =>
         fits(
             capacityModel({
+                ...c,
                 roles: change.roles ?? c.roles,
                 capacity: change.capacity ?? c.capacity,
                 processes: { ...c.processes, pools: { ...c.processes.pools, ...change.pools } },

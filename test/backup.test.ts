@@ -90,7 +90,7 @@ describe("backups: an AWS Backup plan over everything that holds users' data", (
         expect(target.inputs.arn).to.equal(topic.state.arn);
         const publish = statementsOf(run.one("aws:sns/topicPolicy:TopicPolicy").inputs.policy).find((s) => (s.Principal as { Service?: string })?.Service === "events.amazonaws.com")!;
         const sources = publish.Condition!.ArnEquals["aws:SourceArn"] as string[];
-        expect(sources.map((a) => a.split(":rule/")[1]).sort()).to.deep.equal(["dify-prd-backup-jobs", "dify-prd-ecs-service-events"]);
+        expect(sources.map((a) => a.split(":rule/")[1]).sort()).to.deep.equal(["dify-prd-backup-jobs", "dify-prd-database-events", "dify-prd-ecs-service-events"]);
     });
 });
 

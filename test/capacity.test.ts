@@ -101,26 +101,27 @@ describe("capacity", () => {
     });
 
     describe("the model's numbers", () => {
-        it("dev: 200 concurrent api requests, 10 Celery jobs, 390 connections of Serverless v2 0.5-4 ACU's 823", () => {
+        it("dev: 200 concurrent api requests, 10 Celery jobs, 425 connections of Serverless v2 0.5-4 ACU's 823", () => {
             const m = stackCapacity(loadSettingsFor("dev").settings);
             // api 2 tasks x 1 worker x 100; worker 2 tasks x 5.
             expect([m.concurrentApiRequests, m.celeryConcurrency]).to.deep.equal([200, 10]);
             // An api worker 20 + 80 + 5 = 105; every other api-image process 20 + 10 + 5 = 35; a daemon task 20.
-            // api 2 x 105, worker 2 x 35, daemon 2 x 20, beat 35, migration 35.
-            expect(m.connections).to.equal(210 + 70 + 40 + 35 + 35);
+            // api 2 x 105, worker 2 x 35, daemon 2 x 20, beat 35, the api websocket (collaboration, the same Flask app
+            // and pool) 35, migration 35. The agent backend opens none: it keeps its runs in Redis.
+            expect(m.connections).to.equal(210 + 70 + 40 + 35 + 35 + 35);
             expect([m.maxConnections, m.limit]).to.deep.equal([823, 658]);
-            expect(m.rolloutConnections).to.equal(2 * (210 + 70 + 40) + 35 + 35);
+            expect(m.rolloutConnections).to.equal(2 * (210 + 70 + 40) + 35 + 35 + 35);
         });
 
         it("prd: at least 1,000 concurrent api requests, and its connections within 80 % of Serverless v2 1-32 ACU's 5,000, rollouts within the limit itself", () => {
             const m = stackCapacity(loadSettingsFor("prd").settings);
             expect(m.concurrentApiRequests).to.equal(12 * 1 * 100).and.to.be.at.least(1000);
             expect(m.celeryConcurrency).to.equal(10 * 5);
-            // api 12 x 105, worker 10 x 35, daemon 4 x 20, beat 35, migration 35.
-            expect(m.connections).to.equal(1260 + 350 + 80 + 35 + 35);
+            // api 12 x 105, worker 10 x 35, daemon 4 x 20, beat 35, api websocket 35, migration 35.
+            expect(m.connections).to.equal(1260 + 350 + 80 + 35 + 35 + 35);
             expect([m.maxConnections, m.limit]).to.deep.equal([5000, 4000]);
             expect(m.connections).to.be.at.most(m.limit);
-            expect(m.rolloutConnections).to.equal(2 * (1260 + 350 + 80) + 70).and.to.be.at.most(m.maxConnections);
+            expect(m.rolloutConnections).to.equal(2 * (1260 + 350 + 80) + 105).and.to.be.at.most(m.maxConnections);
         });
 
         it("follows the configured Aurora capacity: the 2,000 cap at a 0.5 ACU minimum, and provisioned classes as AWS documents them", () => {
@@ -156,7 +157,7 @@ describe("capacity", () => {
         it("refuses dev on a 1 ACU maximum (189 connections), naming every key and the capacity that fits, before any resource", async () => {
             const message = configErrorFor("dev", { databaseMaxCapacity: "1" });
             expectKeys(message, [...MODEL_KEYS, "databaseMinCapacity", "databaseMaxCapacity"]);
-            expect(message).to.match(/within 80 % of Aurora's max_connections \(189 for Serverless v2 0\.5-1 ACU, so 151\): this config opens up to 390/);
+            expect(message).to.match(/within 80 % of Aurora's max_connections \(189 for Serverless v2 0\.5-1 ACU, so 151\): this config opens up to 425/);
             // 2 ACU is still the 1 ACU row (189); 4 ACU gives 823, 80 % of which is 658.
             expect(message).to.include('databaseMaxCapacity "4"');
             expect(message).to.match(/only after its instances reboot/);
@@ -166,15 +167,15 @@ describe("capacity", () => {
         });
 
         it("refuses prd scaled to 22 api tasks on a 16 ACU maximum, naming a capacity, task maxima and a pool size that each fit", () => {
-            // 22 x 105 + 350 + 80 + 70 = 2,810 > 2,688 (80 % of 3,360).
+            // 22 x 105 + 350 + 80 + 105 = 2,845 > 2,688 (80 % of 3,360).
             const overrides = { databaseMaxCapacity: "16", apiMaxTasks: 22 };
             const message = configErrorFor("prd", overrides);
             expectKeys(message, MODEL_KEYS);
-            expect(message).to.include("opens up to 2810").and.to.include("api: 22 tasks x 1 gunicorn worker(s) x 105 = 2310");
-            // 32 ACU: 5,000, limit 4,000. (2,688 - 500) / 105 = 20.8 api tasks. (2,688 - 2,310 - 150) / 35 = 6.5 worker
-            // tasks. A pool of n: 2,310 + 80 + 12 x (n + 15) <= 2,688 gives n <= 9 (an api worker's overflow still covers
-            // its 100 requests, and 9 + 10 holds the worker's 5 jobs).
-            expect(message).to.include('databaseMaxCapacity "32"').and.to.include("apiMaxTasks 20").and.to.include("workerMaxTasks 6").and.to.include("databasePoolSize 9");
+            expect(message).to.include("opens up to 2845").and.to.include("api: 22 tasks x 1 gunicorn worker(s) x 105 = 2310");
+            // 32 ACU: 5,000, limit 4,000. (2,688 - 535) / 105 = 20.5 api tasks. (2,688 - 2,310 - 185) / 35 = 5.5 worker
+            // tasks. A pool of n: 2,310 + 80 + 13 x (n + 15) <= 2,688 gives n <= 7 (an api worker's overflow still covers
+            // its 100 requests, and 7 + 10 holds the worker's 5 jobs).
+            expect(message).to.include('databaseMaxCapacity "32"').and.to.include("apiMaxTasks 20").and.to.include("workerMaxTasks 5").and.to.include("databasePoolSize 7");
             const hints = hintsOf(message);
             expect(hints).to.have.length(4);
             for (const hint of hints) {
@@ -183,7 +184,7 @@ describe("capacity", () => {
         });
 
         it("explains the 2,000 cap of a 0.5 ACU minimum when no maximum fits under it", () => {
-            // 30 x 105 + 500 = 3,650 > 1,600 (80 % of the capped 2,000) at any maximum; with 1 ACU, 32 gives 4,000.
+            // 30 x 105 + 535 = 3,685 > 1,600 (80 % of the capped 2,000) at any maximum; with 1 ACU, 32 gives 4,000.
             const overrides = { apiMaxTasks: 30, databaseMinCapacity: "0.5" };
             const message = configErrorFor("prd", overrides);
             expect(message).to.match(/databaseMinCapacity "1" with databaseMaxCapacity "32" \(a minimum of 0 or 0\.5 ACU caps max_connections at 2,000\)/);
@@ -195,7 +196,7 @@ describe("capacity", () => {
         it("names a bigger instance class of the same family for a provisioned database", () => {
             const message = configErrorFor("prd", { databaseCapacityMode: "provisioned", databaseInstanceClass: "db.t4g.medium" });
             expectKeys(message, [...MODEL_KEYS, "databaseCapacityMode", "databaseInstanceClass"]);
-            // 1,760 connections: a t4g.medium has 405, a t4g.large 844 (limit 675); none of the family fits.
+            // 1,795 connections: a t4g.medium has 405, a t4g.large 844 (limit 675); none of the family fits.
             expect(message).to.match(/405 for db\.t4g\.medium, so 324/);
             const overrides = { databaseCapacityMode: "provisioned", databaseInstanceClass: "db.r7g.large" };
             const r7g = configErrorFor("prd", overrides);

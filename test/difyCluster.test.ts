@@ -13,7 +13,8 @@ const SCALED: Role[] = ["web", "api", "worker", "plugin-daemon", "sandbox", "ssr
 /** Roles whose service starts without tasks; their scalable targets start them (the Service Connect cycles with api). */
 const STARTS_EMPTY: Role[] = ["plugin-daemon", "agent-backend"];
 /** Roles that run users' code: no ECS Exec, so their task credentials open no SSM channel. */
-const NO_EXEC: Role[] = ["sandbox", "agent-sandbox"];
+/** No ECS Exec: the roles that run users' code, and the squid proxies, whose root file system is read-only (test/readOnlyRoot.test.ts). */
+const NO_EXEC: Role[] = ["sandbox", "agent-sandbox", "ssrf-proxy", "agent-ssrf-proxy"];
 
 interface Container {
     name: string;
@@ -36,8 +37,11 @@ function taskDef(run: ProgramRun, family: Role | "migration"): { td: RegisteredR
     const td = mine(run, "aws:ecs/taskDefinition:TaskDefinition").find((r) => r.inputs.family === `dify-${run.stack}-${family}`);
     expect(td, `task definition ${family}`).to.not.equal(undefined);
     const containers = JSON.parse(td!.inputs.containerDefinitions) as Container[];
-    // One container per role, named after it; beat also runs the queue-metrics sidecar (test/resilience.test.ts).
-    expect(containers.map((c) => c.name), `${family}'s containers`).to.deep.equal(family === "beat" ? ["beat", "queue-metrics"] : [family]);
+    // One container per role, named after it; beat also runs the queue-metrics sidecar and api the concurrency-metrics
+    // sidecar (test/resilience.test.ts), the sandbox a one-shot container seeding its read-only root's volumes
+    // (test/readOnlyRoot.test.ts).
+    const extra: Record<string, string[]> = { beat: ["queue-metrics"], api: ["concurrency-metrics"], sandbox: ["sandbox-seed"] };
+    expect(containers.map((c) => c.name), `${family}'s containers`).to.deep.equal([family, ...(extra[family] ?? [])]);
     return { td: td!, c: containers[0] };
 }
 const env = (c: Container) => Object.fromEntries(c.environment.map((e) => [e.name, e.value]));
@@ -515,7 +519,9 @@ for (const stack of STACKS) {
                 if ((role === "web" || role === "api") && stack === "prd") {
                     // A canary stack: the busier of the two groups' requests per target (test/canary.test.ts).
                     expect(alb, role).to.equal(undefined);
-                    expect(mineP.filter((p) => p.customizedMetricSpecification).map((p) => p.targetValue), role).to.deep.equal([1000]);
+                    // (api also tracks its connections in flight, a metric of its own: test/resilience.test.ts.)
+                    const alb2 = mineP.filter((p) => p.customizedMetricSpecification?.metrics?.some((m: { metricStat?: { metric: { metricName: string } } }) => m.metricStat?.metric.metricName === "RequestCountPerTarget"));
+                    expect(alb2.map((p) => p.targetValue), role).to.deep.equal([1000]);
                 } else if (role === "web" || role === "api") {
                     expect(alb, role).to.not.equal(undefined);
                     // ALB metric dimension: <load balancer arn suffix>/<target group arn suffix>.
@@ -597,12 +603,13 @@ describe("DifyCluster IAM", () => {
             expect([...new Set(scoped.flatMap((s) => list(s.Resource)))]).to.deep.equal(["arn:aws:ecr:ap-northeast-1:123456789012:repository/dify-prd-docker-hub/*"]);
         });
 
-        it(`${stack}: with ECS Exec enabled, every task role but the sandboxes' may open the SSM channels and write the audit log`, async () => {
+        it(`${stack}: with ECS Exec enabled, every task role but the sandboxes' and the read-only proxies' may open the SSM channels and write the audit log`, async () => {
             const run = await stackRun(stack);
             const auditLog = mine(run, "aws:cloudwatch/logGroup:LogGroup").find((g) => g.inputs.name === `/ecs/dify-${stack}/exec-audit`)!;
             expect(auditLog, "ECS Exec audit log group").to.not.equal(undefined);
             for (const role of NO_EXEC) {
-                // Users' code runs there and can use the task's credentials: no SSM channel to open.
+                // Users' code runs there and can use the task's credentials, or the root file system is read-only
+                // (ECS Exec does not support it): no SSM channel to open.
                 expect(service(run, role).inputs.enableExecuteCommand, role).to.equal(false);
                 const p = policies(run).find((x) => x.name === `dify-${role}-task`);
                 expect((p?.doc.Statement ?? []).flatMap((s) => s.Action).filter((a) => a.startsWith("ssmmessages:") || a.startsWith("logs:")), role).to.deep.equal([]);

@@ -190,3 +190,66 @@ describe("resilience: a Celery queue you can see and trust", () => {
         expect(spec.targetValue).to.equal(loadSettingsFor("prd").settings.cluster.processes.worker.concurrency);
     });
 });
+
+import * as net from "net";
+import { spawn } from "child_process";
+import { API_CONCURRENCY } from "../components/difyCluster/apiConcurrency";
+
+/** Runs the api task's concurrency sidecar (as the task definition has it) with `clients` connections open to `port`. */
+async function countConnections(sidecar: { entryPoint: string[]; command: string[]; environment: { name: string; value: string }[] }, clients: number): Promise<Record<string, any>> {
+    const server = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const sockets = await Promise.all(Array.from({ length: clients }, () => new Promise<net.Socket>((resolve) => { const s = net.connect(port, "127.0.0.1", () => resolve(s)); })));
+    try {
+        const env = { ...process.env, ...Object.fromEntries(sidecar.environment.map((e) => [e.name, e.value])), API_PORT: String(port) };
+        const child = spawn("python3", [...sidecar.entryPoint.slice(1), ...sidecar.command], { env });
+        const line = await new Promise<string>((resolve, reject) => {
+            let out = "";
+            child.stdout.on("data", (d) => { out += d; if (out.includes("\n")) resolve(out.split("\n")[0]); });
+            child.on("error", reject);
+            setTimeout(() => reject(new Error("no line from the sidecar in 10 s")), 10_000);
+        });
+        child.kill();
+        return JSON.parse(line);
+    } finally {
+        sockets.forEach((s) => s.destroy());
+        server.close();
+    }
+}
+
+describe("resilience: api scales on connections in flight, before its slots fill", () => {
+    for (const stack of ["dev", "prd"] as const) {
+        it(`${stack}: each api task carries a non-essential sidecar that publishes its established connections as CloudWatch EMF`, async () => {
+            const containers = JSON.parse((await stackRun(stack)).one("aws:ecs/taskDefinition:TaskDefinition", "dify-api").inputs.containerDefinitions) as any[];
+            const sidecar = containers.find((c) => c.name === API_CONCURRENCY.container);
+            expect(sidecar.essential).to.equal(false);
+            expect(sidecar.image).to.equal(containers[0].image);
+            // The port it counts is the api container's own.
+            expect(sidecar.environment.find((e: any) => e.name === "API_PORT").value).to.equal(String(containers[0].portMappings[0].containerPort));
+        });
+    }
+
+    it("the sidecar counts the server side of every established connection to the port, and nothing else", async function () {
+        this.timeout(20_000);
+        const sidecar = JSON.parse((await stackRun("prd")).one("aws:ecs/taskDefinition:TaskDefinition", "dify-api").inputs.containerDefinitions).find((c: any) => c.name === API_CONCURRENCY.container);
+        const three = await countConnections(sidecar, 3);
+        expect(three._aws.CloudWatchMetrics[0]).to.deep.equal({ Namespace: "Dify/Api", Dimensions: [["Stack"]], Metrics: [{ Name: "InFlightConnections", Unit: "Count" }] });
+        expect(three.Stack).to.equal("dify-prd");
+        expect(three.InFlightConnections).to.equal(3);
+        expect((await countConnections(sidecar, 0)).InFlightConnections).to.equal(0);
+    });
+
+    for (const stack of ["dev", "prd"] as const) {
+        it(`${stack}: target tracking holds connections per api task at 70 % of the task's slots (gunicorn workers x worker connections)`, async () => {
+            const run = await stackRun(stack);
+            const policy = run.ofType("aws:appautoscaling/policy:Policy").find((p) => p.name === "dify-api-connections")!;
+            const spec = policy.inputs.targetTrackingScalingPolicyConfiguration;
+            expect(spec.customizedMetricSpecification).to.deep.include({ namespace: "Dify/Api", metricName: "InFlightConnections", statistic: "Average" });
+            expect(spec.customizedMetricSpecification.dimensions).to.deep.equal([{ name: "Stack", value: `dify-${stack}` }]);
+            const api = loadSettingsFor(stack).settings.cluster.processes.api;
+            expect(spec.targetValue).to.equal(Math.floor(api.workers * api.connectionsPerWorker * 0.7));
+            expect(policy.inputs.resourceId).to.equal(run.ofType("aws:appautoscaling/target:Target").find((t) => /dify-api$/.test(t.name))!.inputs.resourceId);
+        });
+    }
+});

@@ -1,4 +1,5 @@
-/** Aurora alarms per instance (CPU, memory, connections, ACU) and the cluster's replica lag. */
+/** Aurora alarms per instance (CPU, memory, connections, ACU), the cluster's replica lag, and its failover events. */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AlarmThresholds } from "../../config/ops";
 import { AlarmScope, AlarmedDatabase, FOR_15_MIN, FOR_5_MIN, MIB, Widget, graph, header } from "./types";
@@ -92,4 +93,30 @@ export function databaseAlarms(scope: AlarmScope, db: AlarmedDatabase, t: AlarmT
         widgets.push(graph("Replica lag, max (ms)", region, 60, [[ns, "AuroraReplicaLagMaximum", "DBClusterIdentifier", db.clusterIdentifier, { stat: "Maximum" }]], t.dbReplicaLagMs));
     }
     return widgets;
+}
+
+/** The name of the stack's rule for Aurora failovers and failures (the topic policy names it before it exists). */
+export const DATABASE_EVENT_RULE = (prefix: string) => `${prefix}-database-events`;
+
+/**
+ * Aurora failovers and failures, mailed to the topic: RDS sends its events to EventBridge ("RDS DB Cluster Event",
+ * "RDS DB Instance Event", with the event categories and the source identifier in the detail; RDS user guide, "Creating
+ * a rule that triggers on an Amazon RDS event"). A failover is a minute of failed writes and the reason the writer
+ * moved; no metric alarm names it.
+ */
+export function databaseEvents(scope: Omit<AlarmScope, "alarm">, db: AlarmedDatabase, topic: aws.sns.Topic): void {
+    const rule = new aws.cloudwatch.EventRule(
+        `${scope.name}-database-events`,
+        {
+            name: DATABASE_EVENT_RULE(scope.prefix),
+            description: `Dify ${scope.prefix}: Aurora failovers and failures of the cluster and its instances`,
+            eventPattern: pulumi.jsonStringify({
+                source: ["aws.rds"],
+                "detail-type": ["RDS DB Cluster Event", "RDS DB Instance Event"],
+                detail: { EventCategories: ["failover", "failure"], SourceIdentifier: [db.clusterIdentifier, ...db.instanceIdentifiers] },
+            }),
+        },
+        { parent: scope.parent },
+    );
+    new aws.cloudwatch.EventTarget(`${scope.name}-database-events`, { rule: rule.name, arn: topic.arn }, { parent: scope.parent });
 }

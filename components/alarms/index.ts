@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsContext } from "../awsContext";
 import { backupEvents } from "./backups";
 import { cacheAlarms } from "./cache";
-import { databaseAlarms } from "./database";
+import { databaseAlarms, databaseEvents } from "./database";
 import { fileSystemAlarms } from "./fileSystems";
 import { queueAlarms } from "./queues";
 import { deploymentAlarms } from "./deployments";
@@ -63,6 +63,7 @@ export class Alarms extends pulumi.ComponentResource {
         }
         if (args.database) {
             widgets.push(...databaseAlarms(scope, args.database, t));
+            databaseEvents(base, args.database, topic);
         }
         if (args.cache) {
             widgets.push(...cacheAlarms(scope, args.cache, t));

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsContext } from "../awsContext";
 import { EncryptionKey } from "../encryptionKey";
 import { BACKUP_EVENT_RULE } from "./backups";
+import { DATABASE_EVENT_RULE } from "./database";
 import { ECS_EVENT_RULE } from "./serviceEvents";
 import type { AlarmScope, AlarmsArgs } from "./types";
 
@@ -17,7 +18,11 @@ export function alarmTopic(scope: Omit<AlarmScope, "alarm" | "region">, args: Al
             { parent: scope.parent },
         ).keyArn;
 
-    const eventRules = [...(args.ecs ? [ECS_EVENT_RULE(args.namePrefix)] : []), ...(args.backups ? [BACKUP_EVENT_RULE(args.namePrefix)] : [])];
+    const eventRules = [
+        ...(args.ecs ? [ECS_EVENT_RULE(args.namePrefix)] : []),
+        ...(args.database ? [DATABASE_EVENT_RULE(args.namePrefix)] : []),
+        ...(args.backups ? [BACKUP_EVENT_RULE(args.namePrefix)] : []),
+    ];
     const topic = new aws.sns.Topic(`${scope.name}-topic`, { name: `${args.namePrefix}-alarms`, kmsMasterKeyId: kmsKeyArn }, { parent: scope.parent });
     new aws.sns.TopicPolicy(
         `${scope.name}-topic-policy`,
@@ -37,7 +42,7 @@ export function alarmTopic(scope: Omit<AlarmScope, "alarm" | "region">, args: Al
                         ...(eventRules.length > 0
                             ? [
                                   {
-                                      // The stack's event rules (ECS service events, backup jobs), and no other rule.
+                                      // The stack's event rules (ECS service events, database failovers, backup jobs), and no other rule.
                                       Sid: "ThisStacksEventRulesPublish",
                                       Effect: "Allow",
                                       Principal: { Service: `events.${dnsSuffix}` },

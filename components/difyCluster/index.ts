@@ -50,6 +50,7 @@ import { secretValueFrom, TargetGroupRef } from "../contracts";
 import { RolloutCheck } from "../rolloutCheck";
 import { deploymentAlarmIds } from "../alarms/deployments";
 import { loadBalancerInfrastructureRole } from "./progressive";
+import { apiConcurrencySidecar } from "./apiConcurrency";
 import { QUEUE_METRICS, queueMetricsCommand } from "./queueMetrics";
 import { isOneOff, ONE_OFF_RUNS_AS, ONE_OFF_TASKS, OneOffTask, SharedMount, taskDefinition } from "./tasks";
 
@@ -301,7 +302,9 @@ export class DifyCluster extends pulumi.ComponentResource {
                               },
                           },
                       }
-                    : {}),
+                    : role === "api"
+                      ? { sidecar: apiConcurrencySidecar(ROLE_SPECS.api.port!, prefix) }
+                      : {}),
             });
         }
         this.migrationTaskDefinitionArn = taskDefs.migration!.arn;

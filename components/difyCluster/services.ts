@@ -5,6 +5,7 @@ import type { DifyRole, ScaledRole, SingleRole } from "../../config/roles";
 import { cronAt } from "../../config/schedule";
 import { ClusterScope, KEBAB } from "./context";
 import { execEnabled } from "./iam";
+import { API_CONCURRENCY, apiScaleOutConnections } from "./apiConcurrency";
 import { QUEUE_METRICS } from "./queueMetrics";
 import { LbRole, ROLE_SPECS, SCALING } from "./roles";
 
@@ -280,6 +281,32 @@ export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: 
                         ],
                     },
                     targetValue: s.processes.worker.concurrency,
+                    scaleOutCooldown: SCALING.scaleOutCooldown,
+                    scaleInCooldown: SCALING.scaleInCooldown,
+                },
+            },
+            { parent },
+        );
+    }
+    if (role === "api") {
+        // Connections in flight per api task (apiConcurrency.ts), held below the task's slots: streams fill the
+        // slots long before CPU or requests per target rise, and a full task queues its own /health behind them.
+        new aws.appautoscaling.Policy(
+            `${name}-api-connections`,
+            {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: target.serviceNamespace,
+                scalableDimension: target.scalableDimension,
+                resourceId: target.resourceId,
+                targetTrackingScalingPolicyConfiguration: {
+                    customizedMetricSpecification: {
+                        namespace: API_CONCURRENCY.namespace,
+                        metricName: API_CONCURRENCY.metric,
+                        dimensions: [{ name: API_CONCURRENCY.dimension, value: args.namePrefix }],
+                        // Each task writes one value a minute: the average is connections per task.
+                        statistic: "Average",
+                    },
+                    targetValue: apiScaleOutConnections(s.processes.api),
                     scaleOutCooldown: SCALING.scaleOutCooldown,
                     scaleInCooldown: SCALING.scaleInCooldown,
                 },

@@ -4,6 +4,7 @@
  */
 import { capacityInputs, capacityModel, CapacityModel, CONNECTION_HEADROOM_PERCENT } from "../../config/capacity";
 import type { StackSettings } from "../../config";
+import { API_CONNECTION_TARGET_PERCENT, apiScaleOutConnections } from "../../components/difyCluster/apiConcurrency";
 import { Stack } from "../offline/runner";
 import { loadSettingsFor } from "../offline/settings";
 
@@ -24,6 +25,7 @@ function row(stack: string, s: StackSettings, m: CapacityModel): string {
         `**${n(m.celeryConcurrency)}** (${r.worker.maxTasks} tasks x ${p.worker.concurrency})`,
         `**${n(m.connections)}** of ${n(m.maxConnections)} (${m.maxConnectionsSource}): ${share} %`,
         n(m.rolloutConnections),
+        `${n(apiScaleOutConnections(p.api))} connections per task (${API_CONNECTION_TARGET_PERCENT} % of ${n(p.api.workers * p.api.connectionsPerWorker)})`,
     ].join(" | ");
 }
 
@@ -34,8 +36,8 @@ export function capacitySection(stacks: Stack[] = ["dev", "prd"]): string {
         return { stack, settings, model: stackCapacity(settings) };
     });
     return [
-        `| stack | concurrent api requests | Celery jobs at once | database connections (limit ${CONNECTION_HEADROOM_PERCENT} % of max_connections) | worst case during a rollout |`,
-        "|---|---|---|---|---|",
+        `| stack | concurrent api requests | Celery jobs at once | database connections (limit ${CONNECTION_HEADROOM_PERCENT} % of max_connections) | worst case during a rollout | api scales out at |`,
+        "|---|---|---|---|---|---|",
         ...models.map(({ stack, settings, model }) => `| ${row(stack, settings, model)} |`),
         "",
         ...models.map(({ stack, model }) => `- ${stack}: ${model.lines.map((l) => `${l.what} x ${l.perProcess} = ${n(l.total)}`).join("; ")}.`),

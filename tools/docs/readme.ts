@@ -1,6 +1,7 @@
 /**
  * The README's generated sections: the configuration reference (from Pulumi.yaml), the dev/prd comparison (from the
- * stacks' settings), the cost table (from the cost estimator) and the capacity table (from the capacity model). `npm run docs` rewrites them; test/readme.test.ts
+ * stacks' settings), the cost table (from the cost estimator), the capacity table (from the capacity model), the
+ * upstream parity table (from config/upstream) and the fault table (tools/docs/faults.ts). `npm run docs` rewrites them; test/readme.test.ts
  * fails when one is stale, so no figure in the README is typed by hand.
  */
 import * as fs from "fs";
@@ -53,7 +54,17 @@ export async function generatedSections(): Promise<Record<string, string>> {
     const { costSection } = await import("../cost/readmeTable");
     const { capacitySection } = await import("./capacity");
     const { stackComparison } = await import("./stacks");
-    return { "config-reference": configReference(), "stack-comparison": stackComparison(), "cost-estimate": await costSection(), capacity: capacitySection() };
+    const { faultSection } = await import("./faults");
+    const { paritySection } = await import("./parity");
+    const { DIFY_RELEASES, DEFAULT_DIFY_RELEASE } = await import("../../config/upstream/releases");
+    return {
+        "config-reference": configReference(),
+        "stack-comparison": stackComparison(),
+        "cost-estimate": await costSection(),
+        capacity: capacitySection(),
+        parity: paritySection(DIFY_RELEASES[DEFAULT_DIFY_RELEASE]),
+        "fault-table": faultSection(),
+    };
 }
 
 if (require.main === module) {
