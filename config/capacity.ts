@@ -201,6 +201,9 @@ export interface CapacityModel {
     celeryConcurrency: number;
     /** Database connections per kind of process at maximum scale. */
     lines: ConnectionLine[];
+    /** Cache connections per kind of process at maximum scale (CACHE_CONNECTIONS), and their sum. */
+    cacheLines: ConnectionLine[];
+    cacheConnections: number;
     /** Their sum: every role at its maximum tasks, and the migration task. */
     connections: number;
     /**
@@ -227,14 +230,28 @@ export interface CapacityInputs {
      * backend holds no database connection: it keeps runs in Redis, DIFY_AGENT_REDIS_URL.)
      */
     collaboration: boolean;
+    /** Agent v2 runs the agent backend, a Redis client of its own. */
+    agentV2: boolean;
 }
+
+/**
+ * Cache (Redis) connections one process may hold at once, from the clients' own limits, for the model's cache line.
+ * ElastiCache accepts 65,000 per node (maxclients, not modifiable); the cacheConnections alarm fires far below.
+ * - redis-py (dify-api in every mode) opens a pooled connection per command in flight, so a process holds at most one
+ *   per greenlet or job running at once; Celery's broker adds its own pool, broker_pool_limit (Celery default 10).
+ * - The websocket's one process serves up to WEBSOCKET_CONNECTIONS sockets, each handler at most one command at once.
+ * - go-redis (the plugin daemon) pools 10 connections per CPU (its PoolSize default: 10 x GOMAXPROCS).
+ * - The agent backend (redis.asyncio) sets no pool limit; this model assumes one connection per outbound call it can
+ *   have open (DIFY_AGENT_OUTBOUND_HTTP_MAX_CONNECTIONS, 100): an assumption, not a bound.
+ */
+export const CACHE_CONNECTIONS = { celeryBrokerPool: 10, websocketConnections: 1000, goRedisPerCpu: 10, agentBackendAssumed: 100, elasticacheMaxClients: 65_000 } as const;
 
 /** The model's inputs from a stack's validated settings. */
 export function capacityInputs(s: {
-    cluster: { roles: Record<ScaledRole, ScaledRoleSettings>; processes: ProcessSettings; features: { collaboration: boolean } };
+    cluster: { roles: Record<ScaledRole, ScaledRoleSettings>; processes: ProcessSettings; features: { collaboration: boolean; agentV2: boolean } };
     data: { database: Pick<DatabaseSettings, "capacity"> };
 }): CapacityInputs {
-    return { roles: s.cluster.roles, processes: s.cluster.processes, capacity: s.data.database.capacity, collaboration: s.cluster.features.collaboration };
+    return { roles: s.cluster.roles, processes: s.cluster.processes, capacity: s.data.database.capacity, collaboration: s.cluster.features.collaboration, agentV2: s.cluster.features.agentV2 };
 }
 
 export function capacityModel(c: CapacityInputs): CapacityModel {
@@ -250,10 +267,21 @@ export function capacityModel(c: CapacityInputs): CapacityModel {
     const single = [line("beat: 1 task", 1, perApiProcess), ...(c.collaboration ? [line("api websocket: 1 task", 1, perApiProcess)] : []), line("migration: 1 task", 1, perApiProcess)];
     const sum = (lines: ConnectionLine[]) => lines.reduce((n, l) => n + l.total, 0);
     const max = auroraMaxConnections(c.capacity);
+    const cc = CACHE_CONNECTIONS;
+    const cacheLines = [
+        line(`api: ${roles.api.maxTasks} tasks x ${p.api.workers} gunicorn worker(s)`, roles.api.maxTasks * p.api.workers, p.api.connectionsPerWorker + cc.celeryBrokerPool),
+        line(`worker: ${roles.worker.maxTasks} tasks`, roles.worker.maxTasks, p.worker.concurrency + cc.celeryBrokerPool),
+        line("beat: 1 task", 1, 1 + cc.celeryBrokerPool),
+        ...(c.collaboration ? [line("api websocket: 1 task", 1, cc.websocketConnections)] : []),
+        line(`plugin daemon: ${roles.pluginDaemon.maxTasks} tasks`, roles.pluginDaemon.maxTasks, cc.goRedisPerCpu * Math.max(1, roles.pluginDaemon.cpu / 1024)),
+        ...(c.agentV2 ? [line(`agent backend: ${roles.agentBackend.maxTasks} tasks (assumed)`, roles.agentBackend.maxTasks, cc.agentBackendAssumed)] : []),
+    ];
     return {
         concurrentApiRequests: roles.api.maxTasks * p.api.workers * p.api.connectionsPerWorker,
         celeryConcurrency: roles.worker.maxTasks * p.worker.concurrency,
         lines: [...scaled, ...single],
+        cacheLines,
+        cacheConnections: sum(cacheLines),
         connections: sum(scaled) + sum(single),
         rolloutConnections: 2 * sum(scaled) + sum(single),
         maxConnections: max.value,

@@ -14,7 +14,8 @@
  * - SQLAlchemy QueuePool: connections beyond pool_size (up to max_overflow) are closed when they are returned.
  */
 import { expect } from "chai";
-import { apiMemoryNeeded, deriveApiProcesses, MEMORY_BUDGET_MIB } from "../config/capacity";
+import { apiMemoryNeeded, CACHE_CONNECTIONS, deriveApiProcesses, MEMORY_BUDGET_MIB } from "../config/capacity";
+import { WEBSOCKET_WORKER } from "../components/difyEnvironment/api";
 import { FARGATE_CPU_UNITS, isFargateSize } from "../config/roles";
 import { stackCapacity } from "../tools/docs/capacity";
 import { configErrorFor, containerOf, environmentOf, loadSettingsFor, ProgramRun, runProgram, runProgramExpectingError, stackRun } from "./harness";
@@ -111,6 +112,25 @@ describe("capacity", () => {
             expect(m.connections).to.equal(210 + 70 + 40 + 35 + 35 + 35);
             expect([m.maxConnections, m.limit]).to.deep.equal([823, 658]);
             expect(m.rolloutConnections).to.equal(2 * (210 + 70 + 40) + 35 + 35 + 35);
+        });
+
+        it("counts the cache connections of every process, the new ones included, under the cacheConnections alarm on both stacks", () => {
+            const m = stackCapacity(loadSettingsFor("prd").settings);
+            // api 12 x (100 greenlets + Celery's broker pool of 10), worker 10 x (5 jobs + 10), beat 1 + 10, the
+            // websocket's 1,000 sockets, the daemon 4 tasks x go-redis's 10 per CPU (1 vCPU), the agent backend 4 x 100.
+            expect(m.cacheConnections).to.equal(1320 + 150 + 11 + 1000 + 40 + 400);
+            expect(m.cacheLines.map((l) => l.what.split(":")[0])).to.deep.equal(["api", "worker", "beat", "api websocket", "plugin daemon", "agent backend"]);
+            for (const stack of ["dev", "prd"] as const) {
+                const { settings } = loadSettingsFor(stack);
+                expect(stackCapacity(settings).cacheConnections, stack).to.be.below(settings.ops.thresholds.cacheConnections);
+            }
+            // Without Agent v2 and collaboration, their lines go.
+            const off = stackCapacity(loadSettingsFor("prd", { agentV2Enabled: false, collaborationEnabled: false }).settings);
+            expect(off.cacheConnections).to.equal(1320 + 150 + 11 + 40);
+        });
+
+        it("the websocket's sockets are the worker the program deploys", () => {
+            expect(CACHE_CONNECTIONS.websocketConnections).to.equal(WEBSOCKET_WORKER.connections);
         });
 
         it("prd: at least 1,000 concurrent api requests, and its connections within 80 % of Serverless v2 1-32 ACU's 5,000, rollouts within the limit itself", () => {

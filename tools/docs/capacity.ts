@@ -2,7 +2,7 @@
  * The README's capacity table: what dev and prd serve and hold at their maximum task counts, computed by the same
  * model the config check uses (config/capacity.ts), from each stack's validated settings.
  */
-import { capacityInputs, capacityModel, CapacityModel, CONNECTION_HEADROOM_PERCENT } from "../../config/capacity";
+import { CACHE_CONNECTIONS, capacityInputs, capacityModel, CapacityModel, CONNECTION_HEADROOM_PERCENT } from "../../config/capacity";
 import type { StackSettings } from "../../config";
 import { API_CONNECTION_TARGET_PERCENT, apiScaleOutConnections } from "../../components/difyCluster/apiConcurrency";
 import { Stack } from "../offline/runner";
@@ -26,6 +26,7 @@ function row(stack: string, s: StackSettings, m: CapacityModel): string {
         `**${n(m.connections)}** of ${n(m.maxConnections)} (${m.maxConnectionsSource}): ${share} %`,
         n(m.rolloutConnections),
         `${n(apiScaleOutConnections(p.api))} connections per task (${API_CONNECTION_TARGET_PERCENT} % of ${n(p.api.workers * p.api.connectionsPerWorker)})`,
+        `**${n(m.cacheConnections)}** (alarm at ${n(s.ops.thresholds.cacheConnections)})`,
     ].join(" | ");
 }
 
@@ -36,10 +37,14 @@ export function capacitySection(stacks: Stack[] = ["dev", "prd"]): string {
         return { stack, settings, model: stackCapacity(settings) };
     });
     return [
-        `| stack | concurrent api requests | Celery jobs at once | database connections (limit ${CONNECTION_HEADROOM_PERCENT} % of max_connections) | worst case during a rollout | api scales out at |`,
-        "|---|---|---|---|---|---|",
+        `| stack | concurrent api requests | Celery jobs at once | database connections (limit ${CONNECTION_HEADROOM_PERCENT} % of max_connections) | worst case during a rollout | api scales out at | cache connections (ElastiCache: ${n(CACHE_CONNECTIONS.elasticacheMaxClients)} per node) |`,
+        "|---|---|---|---|---|---|---|",
         ...models.map(({ stack, settings, model }) => `| ${row(stack, settings, model)} |`),
         "",
         ...models.map(({ stack, model }) => `- ${stack}: ${model.lines.map((l) => `${l.what} x ${l.perProcess} = ${n(l.total)}`).join("; ")}.`),
+        "",
+        "Cache connections at maximum scale, from each client's own pool limit (config/capacity.ts, CACHE_CONNECTIONS):",
+        "",
+        ...models.map(({ stack, model }) => `- ${stack}: ${model.cacheLines.map((l) => `${l.what} x ${l.perProcess} = ${n(l.total)}`).join("; ")}.`),
     ].join("\n");
 }
