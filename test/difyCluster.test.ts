@@ -37,10 +37,11 @@ function taskDef(run: ProgramRun, family: Role | "migration"): { td: RegisteredR
     const td = mine(run, "aws:ecs/taskDefinition:TaskDefinition").find((r) => r.inputs.family === `dify-${run.stack}-${family}`);
     expect(td, `task definition ${family}`).to.not.equal(undefined);
     const containers = JSON.parse(td!.inputs.containerDefinitions) as Container[];
-    // One container per role, named after it; beat also runs the queue-metrics sidecar and api the concurrency-metrics
+    // One container per role, named after it; beat also runs the queue-metrics sidecar, api the concurrency-metrics and
+    // the worker the scale-in-protection
     // sidecar (test/resilience.test.ts), the sandbox a one-shot container seeding its read-only root's volumes
     // (test/readOnlyRoot.test.ts).
-    const extra: Record<string, string[]> = { beat: ["queue-metrics"], api: ["concurrency-metrics"], sandbox: ["sandbox-seed"] };
+    const extra: Record<string, string[]> = { beat: ["queue-metrics"], api: ["concurrency-metrics"], worker: ["scale-in-protection"], sandbox: ["sandbox-seed"] };
     expect(containers.map((c) => c.name), `${family}'s containers`).to.deep.equal([family, ...(extra[family] ?? [])]);
     return { td: td!, c: containers[0] };
 }

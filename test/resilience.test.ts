@@ -253,3 +253,115 @@ describe("resilience: api scales on connections in flight, before its slots fill
         });
     }
 });
+
+import * as http from "http";
+import { JOB_PROTECTION, protectionMinutes } from "../components/difyCluster/jobProtection";
+
+/**
+ * Runs the worker task's scale-in-protection sidecar (as the task definition has it) for `rounds` rounds against a
+ * stand-in `celery` (answering `inspect active` with the given number of jobs per round) and a stand-in ECS agent;
+ * returns the bodies the agent received.
+ */
+async function protectionRounds(sidecar: { entryPoint: string[]; command: string[]; environment: { name: string; value: string }[] }, activeJobs: number[]): Promise<Record<string, unknown>[]> {
+    const bodies: Record<string, unknown>[] = [];
+    const server = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (d) => (body += d));
+        req.on("end", () => {
+            if (req.method === "PUT" && req.url === "/v4/task/task-protection/v1/state") {
+                bodies.push(JSON.parse(body));
+            }
+            res.end("{}");
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "job-protection-"));
+    // `celery ... inspect active -d <node> --json`: the round's jobs for the node asked about, from a counter file.
+    fs.writeFileSync(
+        path.join(dir, "celery"),
+        [
+            "#!/usr/bin/env python3",
+            "import json, sys, os",
+            `rounds = ${JSON.stringify(activeJobs)}`,
+            `f = ${JSON.stringify(path.join(dir, "round"))}`,
+            "i = int(open(f).read()) if os.path.exists(f) else 0",
+            "open(f, 'w').write(str(i + 1))",
+            "node = sys.argv[sys.argv.index('-d') + 1]",
+            "print(json.dumps({node: [{'id': str(n)} for n in range(rounds[min(i, len(rounds) - 1)])]}))",
+        ].join("\n"),
+        { mode: 0o755 },
+    );
+    // The loop's own sleeps end the run after the given rounds; other sleeps (subprocess polls its child with them) pass.
+    fs.writeFileSync(
+        path.join(dir, "sitecustomize.py"),
+        [
+            "import os, time",
+            "_real = time.sleep",
+            `_left = [${activeJobs.length}]`,
+            "def _sleep(s):",
+            "    if s != int(os.environ.get('PROTECTION_INTERVAL', '-1')): return _real(s)",
+            "    _left[0] -= 1",
+            "    if _left[0] == 0: raise SystemExit(0)",
+            "time.sleep = _sleep",
+        ].join("\n"),
+    );
+    try {
+        const env = {
+            ...process.env,
+            ...Object.fromEntries(sidecar.environment.map((e) => [e.name, e.value])),
+            PATH: `${dir}:${process.env.PATH}`,
+            PYTHONPATH: dir,
+            ECS_AGENT_URI: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/v4/task`,
+        };
+        const child = spawn("python3", [...sidecar.entryPoint.slice(1), ...sidecar.command], { env });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (out += d));
+        const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+        expect(code, out).to.equal(0);
+        expect(out, "the sidecar's errors").to.not.match(/scaleInProtectionError/);
+        return bodies;
+    } finally {
+        server.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+describe("resilience: a worker running jobs is not stopped by scale-in", () => {
+    const sidecarOf = async (stack: "dev" | "prd") =>
+        JSON.parse((await stackRun(stack)).one("aws:ecs/taskDefinition:TaskDefinition", "dify-worker").inputs.containerDefinitions).find((c: any) => c.name === JOB_PROTECTION.container);
+
+    it("protects its task while the worker runs jobs, renews it each round, lifts it once idle, and leaves an idle task alone", async function () {
+        this.timeout(20_000);
+        const sidecar = await sidecarOf("prd");
+        const minutes = Number(sidecar.environment.find((e: any) => e.name === "PROTECTION_MINUTES").value);
+        const bodies = await protectionRounds(sidecar, [0, 2, 1, 0, 0]);
+        expect(bodies).to.deep.equal([
+            { ProtectionEnabled: true, ExpiresInMinutes: minutes },
+            { ProtectionEnabled: true, ExpiresInMinutes: minutes },
+            { ProtectionEnabled: false },
+        ]);
+    });
+
+    for (const stack of ["dev", "prd"] as const) {
+        it(`${stack}: the protection outlasts the longest run the stack allows, the worker's role may set it on its own cluster's tasks, and up waits for it`, async () => {
+            const run = await stackRun(stack);
+            const { settings } = loadSettingsFor(stack);
+            const sidecar = await sidecarOf(stack);
+            expect(sidecar.essential).to.equal(false);
+            const minutes = Number(sidecar.environment.find((e: any) => e.name === "PROTECTION_MINUTES").value);
+            expect(minutes * 60).to.be.greaterThan(settings.cluster.appMaxExecutionTimeSeconds);
+            expect(minutes).to.equal(protectionMinutes(settings.cluster.appMaxExecutionTimeSeconds));
+            // It reads the worker's broker settings, as the worker's own health check does.
+            expect(sidecar.secrets.map((s: any) => s.name)).to.include("CELERY_BROKER_URL");
+            const policy = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy", "dify-worker-task").inputs.policy);
+            const protect = policy.Statement.find((s: any) => s.Sid === "ProtectOwnTaskWhileJobsRun");
+            expect(protect.Action).to.deep.equal(["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"]);
+            expect(protect.Resource).to.equal(`arn:aws:ecs:ap-northeast-1:123456789012:task/dify-${stack}/*`);
+            // A deployment waits for protected tasks: the worker service's timeout covers a whole protection.
+            const svc = run.one("aws:ecs/service:Service", "dify-worker");
+            const timeout = Number(String(svc.customTimeouts?.update ?? "").replace(/m$/, ""));
+            expect(timeout, "worker update timeout (minutes)").to.be.at.least(minutes);
+        });
+    }
+});

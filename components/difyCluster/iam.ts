@@ -185,6 +185,16 @@ export function taskRole(scope: ClusterScope, role: DifyRole, execAudit: aws.clo
             Resource: s.bedrockModelArns,
         });
     }
+    if (role === "worker") {
+        // The worker's scale-in protection sidecar (jobProtection.ts) sets its own task's protection through the ECS
+        // agent, which acts with the task role: only tasks of this cluster.
+        statements.push({
+            Sid: "ProtectOwnTaskWhileJobsRun",
+            Effect: "Allow",
+            Action: ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"],
+            Resource: pulumi.interpolate`arn:${partition}:ecs:${region}:${accountId}:task/${args.namePrefix}/*`,
+        });
+    }
     if (execEnabled(scope, role)) {
         statements.push(
             // The SSM message channels of ECS Exec have no resource-level permissions.

@@ -51,6 +51,7 @@ import { RolloutCheck } from "../rolloutCheck";
 import { deploymentAlarmIds } from "../alarms/deployments";
 import { loadBalancerInfrastructureRole } from "./progressive";
 import { apiConcurrencySidecar } from "./apiConcurrency";
+import { JOB_PROTECTION, jobProtectionCommand, protectionMinutes } from "./jobProtection";
 import { QUEUE_METRICS, queueMetricsCommand } from "./queueMetrics";
 import { isOneOff, ONE_OFF_RUNS_AS, ONE_OFF_TASKS, OneOffTask, SharedMount, taskDefinition } from "./tasks";
 
@@ -304,7 +305,16 @@ export class DifyCluster extends pulumi.ComponentResource {
                       }
                     : role === "api"
                       ? { sidecar: apiConcurrencySidecar(ROLE_SPECS.api.port!, prefix) }
-                      : {}),
+                      : role === "worker"
+                        ? {
+                              // The worker's own environment (the health check's Celery app reads it) and the protection's.
+                              sidecar: {
+                                  name: JOB_PROTECTION.container,
+                                  ...jobProtectionCommand(),
+                                  env: withExtras(envFor("worker"), { PROTECTION_INTERVAL: String(JOB_PROTECTION.intervalSeconds), PROTECTION_MINUTES: String(protectionMinutes(s.appMaxExecutionTimeSeconds)) }, []),
+                              },
+                          }
+                        : {}),
             });
         }
         this.migrationTaskDefinitionArn = taskDefs.migration!.arn;
@@ -373,7 +383,10 @@ export class DifyCluster extends pulumi.ComponentResource {
         }
 
         const drainOf = (role: DifyRole) => (ROLE_SPECS[role].loadBalancer ? (args.edge.targetGroups as Partial<Record<DifyRole, TargetGroupRef>>)[role]?.deregistrationDelaySeconds ?? 0 : 0);
-        const timeoutOf = (role: DifyRole) => serviceTimeoutMinutes(role, drainOf(role), canaries[role] ? s.deployment.canaryBakeMinutes + s.deployment.bakeMinutes : 0);
+        // A deployment waits for a worker task's scale-in protection (jobProtection.ts) to end: up to a whole run.
+        const waitsFor = (role: DifyRole) =>
+            canaries[role] ? s.deployment.canaryBakeMinutes + s.deployment.bakeMinutes : role === "worker" ? protectionMinutes(s.appMaxExecutionTimeSeconds) : 0;
+        const timeoutOf = (role: DifyRole) => serviceTimeoutMinutes(role, drainOf(role), waitsFor(role));
 
         // --- services, servers before their clients (roles.ts: STARTS_WITHOUT_TASKS) ----------------------------------
         const services: Partial<Record<DifyRole, aws.ecs.Service>> = {};

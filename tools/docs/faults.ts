@@ -7,6 +7,7 @@
 import type { StackSettings } from "../../config";
 import { capacityInputs, capacityModel } from "../../config/capacity";
 import { apiScaleOutConnections } from "../../components/difyCluster/apiConcurrency";
+import { protectionMinutes } from "../../components/difyCluster/jobProtection";
 import { ROLE_SPECS, SCALING } from "../../components/difyCluster/roles";
 import { DB_POOL_RECYCLE_SECONDS, DB_SESSION } from "../../components/difyEnvironment/shared";
 import { BACKUP_EVENT_RULE } from "../../components/alarms/backups";
@@ -46,6 +47,7 @@ export function faultRows(s: StackSettings): FaultRow[] {
     const belowDesired = (role: string) => (insights ? [alarm(`ecs-${role}-tasks-below-desired`)] : []);
     const efs = [s.data.pluginWorkspace ? "plugin-workspace" : undefined, s.cluster.features.agentV2 ? "agent-workspace" : undefined].filter((k): k is string => k !== undefined);
     const bursting = s.data.workspaceThroughputMode === "bursting";
+    const workerCheck = ROLE_SPECS.worker.healthCheck!;
 
     const rows: FaultRow[] = [
         {
@@ -70,7 +72,7 @@ export function faultRows(s: StackSettings): FaultRow[] {
                 replicas > 0
                     ? "Cache and Celery broker calls fail until a replica is promoted and the clients reconnect; queued Celery jobs stay in the replicated lists, a job a worker had taken (acked early) and was running is lost if the worker restarts."
                     : "No replica: the node is replaced empty. Console sessions can no longer be refreshed (Dify keeps refresh tokens in Redis), so users sign in again when their access token expires; queued Celery jobs and the plugin daemon's cached state are lost.",
-            duration: replicas > 0 ? "The promotion (ElastiCache states no bound; seconds to a few minutes) plus the clients' reconnect." : "Until ElastiCache replaces the node (minutes).",
+            duration: `${replicas > 0 ? "The promotion (ElastiCache states no bound; seconds to a few minutes) plus the clients' reconnect." : "Until ElastiCache replaces the node (minutes)."} Dify gives Celery no broker socket timeout or keepalive (it passes no broker_transport_options and reads no variable for them), so a worker left on a dead broker connection waits until its health check (celery inspect ping) has failed ${workerCheck.retries} times, ${workerCheck.interval} s apart, and ECS replaces it: up to ${workerCheck.retries * workerCheck.interval} s.`,
             alarms: [...(replicas > 0 ? [alarm("cache-failover")] : []), alarm("celery-queue-stuck"), alarm("alb-5xx-ratio")],
         },
         {
@@ -78,7 +80,7 @@ export function faultRows(s: StackSettings): FaultRow[] {
             users:
                 spot.length === 0
                     ? "Nothing: no role runs on Spot."
-                    : `Roles on Spot (${spot.join(", ")}) get SIGTERM with two minutes' warning; the ALB drains the task, streams still open when it stops are cut; ECS starts a replacement.${spot.includes("api") || spot.includes("web") ? ` web and api keep ${s.cluster.spotOnDemandBase} on-demand task(s).` : ""}`,
+                    : `Roles on Spot (${spot.join(", ")}) get SIGTERM with two minutes' warning; the ALB drains the task, streams still open when it stops are cut; ECS starts a replacement.${spot.includes("worker") ? ` A Celery worker finishes what it can in its ${ROLE_SPECS.worker.stopTimeout} s (warm shutdown); a job still running then is lost (Dify acknowledges jobs on receipt), and scale-in protection does not stop a Spot interruption.` : ""}${spot.includes("api") || spot.includes("web") ? ` web and api keep ${s.cluster.spotOnDemandBase} on-demand task(s).` : ""}`,
             duration: spot.length === 0 ? "None (fargateSpotRoles is empty)." : `Up to ${Math.max(...spot.map((r) => ROLE_SPECS[r].stopTimeout))} s of drain (each role's stopTimeout, at most AWS's two minutes), then the replacement's start.`,
             alarms: [ECS_EVENT_RULE(p), ...belowDesired("api")],
         },
@@ -107,7 +109,7 @@ export function faultRows(s: StackSettings): FaultRow[] {
         {
             fault: "Ten times the usual traffic for 30 minutes",
             users: `api adds tasks at ${apiScaleOutConnections(s.cluster.processes.api)} connections per task, ${SCALING.cpuPercent} % CPU or ${s.cluster.albRequestsPerTarget} requests per target, up to ${api.maxTasks} tasks (${model.concurrentApiRequests.toLocaleString("en-US")} requests at once); beyond that requests queue and slow down${waf ? `, and one client IP outside the allow-list above ${s.edge.waf!.rateLimit.toLocaleString("en-US")} requests in ${s.edge.waf!.rateLimitWindowSeconds / 60} minutes is blocked` : ""}. Celery jobs wait in the queue.`,
-            duration: `A scale-out step every ${SCALING.scaleOutCooldown} s plus the new tasks' start; scale-in waits ${SCALING.scaleInCooldown} s between steps.`,
+            duration: `A scale-out step every ${SCALING.scaleOutCooldown} s plus the new tasks' start; scale-in waits ${SCALING.scaleInCooldown} s between steps and spares worker tasks that are running jobs (scale-in protection, renewed while they run, lapsing ${protectionMinutes(s.cluster.appMaxExecutionTimeSeconds)} min after the last renewal).`,
             alarms: [alarm("alb-api-p95-response-time"), alarm("ecs-api-cpu"), alarm("celery-queue-depth"), ...(waf ? [alarm("waf-blocked-requests")] : [])],
         },
         {
