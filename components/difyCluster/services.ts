@@ -226,93 +226,67 @@ export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: 
     const { minTasks, maxTasks } = s.roles[role];
     const target = scalableTarget(scope, role, clusterName, svc, minTasks, maxTasks, dependsOn);
     scheduleActiveHours(scope, role, target, minTasks, maxTasks);
-    const policy = (metric: string, value: number, resourceLabel?: pulumi.Input<string>) =>
+    // One target tracking policy on the service's task count, with the cluster's cooldowns.
+    const track = (suffix: string, metric: Omit<aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfiguration, "scaleOutCooldown" | "scaleInCooldown">) =>
         new aws.appautoscaling.Policy(
-            `${name}-${kebab}-${metric.replace(/^(ECSServiceAverage|ALB)/, "").toLowerCase()}`,
+            `${name}-${suffix}`,
             {
                 policyType: "TargetTrackingScaling",
                 serviceNamespace: target.serviceNamespace,
                 scalableDimension: target.scalableDimension,
                 resourceId: target.resourceId,
-                targetTrackingScalingPolicyConfiguration: {
-                    predefinedMetricSpecification: { predefinedMetricType: metric, resourceLabel },
-                    targetValue: value,
-                    scaleOutCooldown: SCALING.scaleOutCooldown,
-                    scaleInCooldown: SCALING.scaleInCooldown,
-                },
+                targetTrackingScalingPolicyConfiguration: { ...metric, scaleOutCooldown: SCALING.scaleOutCooldown, scaleInCooldown: SCALING.scaleInCooldown },
             },
             { parent },
         );
+    const policy = (metric: string, value: number, resourceLabel?: pulumi.Input<string>) =>
+        track(`${kebab}-${metric.replace(/^(ECSServiceAverage|ALB)/, "").toLowerCase()}`, { predefinedMetricSpecification: { predefinedMetricType: metric, resourceLabel }, targetValue: value });
     if (role === "worker" && s.containerInsights !== "disabled") {
         // Jobs waiting per running worker task (beat's queue metrics over Container Insights' running count): CPU
         // stays low while jobs wait on models and tools, so CPU alone lets a queue grow. One task runs `concurrency`
         // jobs at once; more waiting than that per task adds tasks.
-        new aws.appautoscaling.Policy(
-            `${name}-worker-queue-depth`,
-            {
-                policyType: "TargetTrackingScaling",
-                serviceNamespace: target.serviceNamespace,
-                scalableDimension: target.scalableDimension,
-                resourceId: target.resourceId,
-                targetTrackingScalingPolicyConfiguration: {
-                    customizedMetricSpecification: {
-                        metrics: [
-                            {
-                                id: "waiting",
-                                returnData: false,
-                                metricStat: { metric: { namespace: QUEUE_METRICS.namespace, metricName: "QueueDepth", dimensions: [{ name: QUEUE_METRICS.dimension, value: args.namePrefix }] }, stat: "Maximum" },
-                            },
-                            {
-                                id: "tasks",
-                                returnData: false,
-                                metricStat: {
-                                    metric: {
-                                        namespace: "ECS/ContainerInsights",
-                                        metricName: "RunningTaskCount",
-                                        dimensions: [
-                                            { name: "ClusterName", value: clusterName },
-                                            { name: "ServiceName", value: svc.name },
-                                        ],
-                                    },
-                                    stat: "Average",
-                                },
-                            },
-                            { id: "perTask", expression: "IF(FILL(tasks, 0) > 0, FILL(waiting, 0) / FILL(tasks, 1), 0)", returnData: true },
-                        ],
+        track("worker-queue-depth", {
+            customizedMetricSpecification: {
+                metrics: [
+                    {
+                        id: "waiting",
+                        returnData: false,
+                        metricStat: { metric: { namespace: QUEUE_METRICS.namespace, metricName: "QueueDepth", dimensions: [{ name: QUEUE_METRICS.dimension, value: args.namePrefix }] }, stat: "Maximum" },
                     },
-                    targetValue: s.processes.worker.concurrency,
-                    scaleOutCooldown: SCALING.scaleOutCooldown,
-                    scaleInCooldown: SCALING.scaleInCooldown,
-                },
+                    {
+                        id: "tasks",
+                        returnData: false,
+                        metricStat: {
+                            metric: {
+                                namespace: "ECS/ContainerInsights",
+                                metricName: "RunningTaskCount",
+                                dimensions: [
+                                    { name: "ClusterName", value: clusterName },
+                                    { name: "ServiceName", value: svc.name },
+                                ],
+                            },
+                            stat: "Average",
+                        },
+                    },
+                    { id: "perTask", expression: "IF(FILL(tasks, 0) > 0, FILL(waiting, 0) / FILL(tasks, 1), 0)", returnData: true },
+                ],
             },
-            { parent },
-        );
+            targetValue: s.processes.worker.concurrency,
+        });
     }
     if (role === "api") {
         // Connections in flight per api task (apiConcurrency.ts), held below the task's slots: streams fill the
         // slots long before CPU or requests per target rise, and a full task queues its own /health behind them.
-        new aws.appautoscaling.Policy(
-            `${name}-api-connections`,
-            {
-                policyType: "TargetTrackingScaling",
-                serviceNamespace: target.serviceNamespace,
-                scalableDimension: target.scalableDimension,
-                resourceId: target.resourceId,
-                targetTrackingScalingPolicyConfiguration: {
-                    customizedMetricSpecification: {
-                        namespace: API_CONCURRENCY.namespace,
-                        metricName: API_CONCURRENCY.metric,
-                        dimensions: [{ name: API_CONCURRENCY.dimension, value: args.namePrefix }],
-                        // Each task writes one value a minute: the average is connections per task.
-                        statistic: "Average",
-                    },
-                    targetValue: apiScaleOutConnections(s.processes.api),
-                    scaleOutCooldown: SCALING.scaleOutCooldown,
-                    scaleInCooldown: SCALING.scaleInCooldown,
-                },
+        track("api-connections", {
+            customizedMetricSpecification: {
+                namespace: API_CONCURRENCY.namespace,
+                metricName: API_CONCURRENCY.metric,
+                dimensions: [{ name: API_CONCURRENCY.dimension, value: args.namePrefix }],
+                // Each task writes one value a minute: the average is connections per task.
+                statistic: "Average",
             },
-            { parent },
-        );
+            targetValue: apiScaleOutConnections(s.processes.api),
+        });
     }
     policy("ECSServiceAverageCPUUtilization", SCALING.cpuPercent);
     policy("ECSServiceAverageMemoryUtilization", SCALING.memoryPercent);
@@ -338,24 +312,12 @@ export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: 
                     stat: "Sum",
                 },
             });
-            new aws.appautoscaling.Policy(
-                `${name}-${kebab}-requestcountpertarget`,
-                {
-                    policyType: "TargetTrackingScaling",
-                    serviceNamespace: target.serviceNamespace,
-                    scalableDimension: target.scalableDimension,
-                    resourceId: target.resourceId,
-                    targetTrackingScalingPolicyConfiguration: {
-                        customizedMetricSpecification: {
-                            metrics: [perTarget("blue", tg.arnSuffix), perTarget("green", tg.progressive.alternateArnSuffix), { id: "busier", expression: "MAX([FILL(blue,0), FILL(green,0)])", returnData: true }],
-                        },
-                        targetValue: s.albRequestsPerTarget,
-                        scaleOutCooldown: SCALING.scaleOutCooldown,
-                        scaleInCooldown: SCALING.scaleInCooldown,
-                    },
+            track(`${kebab}-requestcountpertarget`, {
+                customizedMetricSpecification: {
+                    metrics: [perTarget("blue", tg.arnSuffix), perTarget("green", tg.progressive.alternateArnSuffix), { id: "busier", expression: "MAX([FILL(blue,0), FILL(green,0)])", returnData: true }],
                 },
-                { parent },
-            );
+                targetValue: s.albRequestsPerTarget,
+            });
         }
     }
 }
