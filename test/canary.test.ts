@@ -50,7 +50,7 @@ describe("canary deployments of web and api", () => {
                         expect(alarm!.inputs.alarmActions, name).to.have.length(1);
                     }
                 }
-                // The 5xx alarm reads both groups of its role (old and new tasks) as one rate.
+                // The 5xx alarm reads both groups of its role (old and new tasks), each as its own rate.
                 const errors = alarms.find((a) => a.inputs.name === "dify-prd-api-deployment-5xx")!.inputs;
                 expect(errors.threshold).to.equal(DEPLOYMENT_ALARM.errorPercent);
                 if (!preview) {
@@ -141,5 +141,33 @@ describe("canary deployments of web and api", () => {
         }, ["oidcClientSecret"]);
         expect(message).to.contain('dify-aws:deploymentStrategy = "canary"');
         expect(message).to.contain('dify-aws:consoleAuth = "oidc"');
+    });
+});
+
+/** Evaluates the CloudWatch metric math this program writes (FILL, IF, MAX over a list, arithmetic) for given values. */
+function evaluateMetricMath(expression: string, values: Record<string, number | undefined>): number {
+    const js = expression
+        .replace(/FILL\((\w+),\s*([\d.]+)\)/g, (_, id, d) => `(v.${id} ?? ${d})`)
+        .replace(/MAX\(\[/g, "Math.max(...[")
+        .replace(/IF\(/g, "iff(");
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    return new Function("v", "iff", `return ${js};`)(values, (c: boolean, a: number, b: number) => (c ? a : b));
+}
+
+describe("canary: the 5xx deployment alarm sees a failing canary behind a healthy majority", () => {
+    let expression: string;
+    before(async () => {
+        const alarms = (await stackRun("prd")).ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+        expression = alarms.find((a) => a.inputs.name === "dify-prd-api-deployment-5xx")!.inputs.metricQueries.find((q: any) => q.returnData).expression;
+    });
+    it("a canary with 10 % of the traffic failing 40 % of it breaches the threshold (summed with the old group it would read 4 %)", () => {
+        const canary = { e1: 0, r1: 900, e2: 40, r2: 100 };
+        expect(evaluateMetricMath(expression, canary)).to.be.greaterThan(DEPLOYMENT_ALARM.errorPercent);
+        expect((100 * (canary.e1 + canary.e2)) / (canary.r1 + canary.r2)).to.be.below(DEPLOYMENT_ALARM.errorPercent);
+    });
+    it("a healthy rollout, an idle minute, and a handful of requests do not", () => {
+        expect(evaluateMetricMath(expression, { e1: 2, r1: 900, e2: 1, r2: 100 })).to.be.at.most(DEPLOYMENT_ALARM.errorPercent);
+        expect(evaluateMetricMath(expression, {})).to.equal(0);
+        expect(evaluateMetricMath(expression, { e1: 0, r1: 500, e2: 2, r2: 3 })).to.equal(0);
     });
 });

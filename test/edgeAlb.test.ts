@@ -650,3 +650,17 @@ describe("EdgeAlb", () => {
         });
     });
 });
+
+describe("EdgeAlb: the collaboration websocket keeps a Socket.IO session on one task", () => {
+    for (const stack of ["dev", "prd"] as const) {
+        it(`${stack}: its target group is sticky (lb_cookie) for a day, and no other group is`, async () => {
+            const groups = (await stackRun(stack)).ofType("aws:lb/targetGroup:TargetGroup");
+            const ws = groups.filter((g) => g.inputs.port === 5001 && String(g.inputs.name).includes("-ws-"));
+            expect(ws).to.have.length(1);
+            expect(ws[0].inputs.stickiness).to.deep.equal({ type: "lb_cookie", enabled: true, cookieDuration: 86_400 });
+            for (const g of groups.filter((x) => !ws.includes(x))) {
+                expect(g.inputs.stickiness?.enabled ?? false, g.name).to.equal(false);
+            }
+        });
+    }
+});

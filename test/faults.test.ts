@@ -4,6 +4,7 @@
  * dropped fails here). The README shows exactly what tools/docs/faults.ts computes.
  */
 import { expect } from "chai";
+import { DEPLOYMENT_ALARM } from "../components/alarms/deployments";
 import { faultRows, faultSection } from "../tools/docs/faults";
 import { paritySection } from "../tools/docs/parity";
 import { readSection } from "../tools/docs/readme";
@@ -46,6 +47,18 @@ describe("fault table", () => {
         expect(rows.find((r) => /Aurora fails over/.test(r.fault))!.alarms).to.include("dify-prd-database-events");
         expect(rows.find((r) => /cache fails over/.test(r.fault))!.alarms).to.include("dify-prd-cache-failover");
         expect(rows.find((r) => /restore/.test(r.fault))!.alarms).to.include("dify-prd-backup-jobs");
+    });
+
+    it("the rows quote what the program deploys: the deployment alarms' windows, and the same rotation story as the runbook", () => {
+        const rows = faultRows(loadSettingsFor("prd").settings);
+        const deploy = rows.find((r) => /crash/.test(r.fault))!;
+        expect(deploy.duration).to.include(`in ${DEPLOYMENT_ALARM.errorWindow.breaching} of ${DEPLOYMENT_ALARM.errorWindow.of} minutes`);
+        expect(deploy.duration).to.include(`${loadSettingsFor("prd").settings.cluster.deployment.canaryBakeMinutes}-minute bake`);
+        const credential = rows.find((r) => /credential/.test(r.fault))!;
+        // The runbook's "Rotating credentials" says a new database password fails new connections during the roll.
+        expect(readSection("fault-table")).to.include(credential.users.slice(0, 60));
+        expect(credential.users).to.match(/database password fails the new connections/);
+        expect(credential.users).to.not.match(/^Through the program: nothing/);
     });
 
     it("the durations follow the settings: a stack without a database reader waits for a new writer", () => {

@@ -54,10 +54,15 @@ describe("restore: every database writer stops first", () => {
             expect(restored).to.be.lessThan(available);
             expect(available).to.be.lessThan(renameOld);
             expect(renameOld).to.be.lessThan(renameNew);
-            const last = plan[plan.length - 1];
-            expect(last.writers).to.equal("start");
-            expect(last.command.slice(0, 2)).to.deep.equal(["pulumi", "up"]);
-            expect(plan.filter((s) => s.writers === "start")).to.have.length(1);
+            // The writers start only after the swap: pulumi up (scalable targets, beat's count), then the single-task
+            // writers explicitly (a stack with activeHours leaves their count to the schedule).
+            const starts = plan.map((s, i) => (s.writers === "start" ? i : -1)).filter((i) => i >= 0);
+            expect(starts[0]).to.be.greaterThan(renameNew);
+            expect(plan[starts[0]].command.slice(0, 2)).to.deep.equal(["pulumi", "up"]);
+            expect(starts[starts.length - 1]).to.equal(plan.length - 1);
+            for (const role of ["beat", "apiWebsocket"] as const) {
+                expect(plan.slice(starts[0]).some((s) => argv(s) === `aws ecs update-service --cluster ${o.clusterName} --service ${o.serviceNames[role]} --desired-count 1`), role).to.equal(true);
+            }
             // Every instance of the old cluster moves aside, so its names are free for the restored one.
             for (const instance of o.databaseInstanceIdentifiers) {
                 expect(plan.some((s) => argv(s).includes(`--db-instance-identifier ${instance} --new-db-instance-identifier`)), instance).to.equal(true);

@@ -144,6 +144,14 @@ export function restorePlan(o: RestoreOutputs, opt: RestoreOptions): PlanStep[] 
         { title: "Let Pulumi read the restored cluster", command: ["pulumi", "refresh", "--stack", opt.stack, "--yes"] },
         { title: "Converge: readers, settings, and every writer back at its task count", command: ["pulumi", "up", "--stack", opt.stack, "--yes", "--policy-pack", "policy", "--policy-pack-config", `policy/config/${opt.stack}.json`], writers: "start" },
     );
+    // A single-task writer (beat, the websocket) on a stack with activeHours has its task count left to the schedule
+    // (the service ignores desiredCount): start it explicitly, as its schedule would. Harmless where up already did.
+    for (const role of DATABASE_WRITERS.filter((r) => !(SCALED_ROLES as readonly string[]).includes(r))) {
+        const service = o.serviceNames[role];
+        if (service) {
+            steps.push({ title: `Start ${role} (one task)`, command: aws("ecs", "update-service", "--cluster", o.clusterName, "--service", service, "--desired-count", "1"), writers: "start" });
+        }
+    }
     return steps;
 }
 

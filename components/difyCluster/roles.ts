@@ -200,12 +200,10 @@ const ROLE_ROWS: Readonly<Record<DifyRole, Omit<RoleSpec, "rootFilesystem">>> = 
         reaches: data(true, true, true),
         gated: true,
     },
-    // worker and beat have no container health check: their only probe is `celery inspect ping`, which Dify ships
-    // disabled (COMPOSE_WORKER_HEALTHCHECK_DISABLED) because it broadcasts to every worker and cannot tell whether this
-    // task is alive; ECS replaces them when the Celery process exits.
-    // The worker answers a ping through the broker from its own node (celery_healthcheck builds a bare Celery app on
-    // the same broker URL, api/celery_healthcheck.py; upstream's compose check, off there by default): a worker whose
-    // broker connection died answers nothing and ECS replaces it.
+    // The worker's health check pings its own node through the broker (`-d celery@$HOSTNAME`: celery_healthcheck
+    // builds a bare Celery app on the same broker URL, api/celery_healthcheck.py; upstream's compose check, off there
+    // by default through COMPOSE_WORKER_HEALTHCHECK_DISABLED): a worker whose broker connection died answers nothing
+    // and ECS replaces it. Beat has no such probe (it consumes nothing); ECS replaces it when its process exits.
     worker: {
         kebab: "worker",
         image: "api",

@@ -14,7 +14,17 @@ export interface TargetSpec {
     /** Seconds; undefined takes `edge.apiDeregistrationDelaySeconds` (the api's SSE answers). */
     deregistrationDelay?: number;
     algorithm: "round_robin" | "least_outstanding_requests";
+    /** Seconds the ALB keeps a client on the same target (lb_cookie stickiness); undefined: none. */
+    stickySeconds?: number;
 }
+
+/**
+ * Socket.IO opens a session with HTTP long-polling requests before it upgrades to a websocket, and keeps the session
+ * in the process that opened it (Dify passes Socket.IO no client manager): every request of a session must reach the
+ * same task (Socket.IO docs, "Using multiple nodes": sticky sessions). The websocket runs one task, but two for the
+ * moments a deployment overlaps them. A day covers any editing session; a reconnect opens a new session anyway.
+ */
+export const WEBSOCKET_STICKY_SECONDS = 86_400;
 
 /** AWS caps ALB and target-group names at 32 characters. */
 export const MAX_LB_NAME_LENGTH = 32;
@@ -45,7 +55,7 @@ export const TARGETS: Readonly<Record<LbTarget, TargetSpec>> = {
     // Streams make request durations uneven: send new requests to the task with the fewest outstanding ones.
     api: { short: "api", port: 5001, healthPath: "/health", matcher: "200", algorithm: "least_outstanding_requests" },
     pluginDaemon: { short: "plugin", port: 5002, healthPath: "/health/check", matcher: "200", deregistrationDelay: SHORT_REQUEST_DRAIN_SECONDS, algorithm: "round_robin" },
-    apiWebsocket: { short: "ws", port: 5001, healthPath: "/health", matcher: "200", deregistrationDelay: SHORT_REQUEST_DRAIN_SECONDS, algorithm: "round_robin" },
+    apiWebsocket: { short: "ws", port: 5001, healthPath: "/health", matcher: "200", deregistrationDelay: SHORT_REQUEST_DRAIN_SECONDS, algorithm: "round_robin", stickySeconds: WEBSOCKET_STICKY_SECONDS },
 };
 
 /**
@@ -73,6 +83,7 @@ export function targetGroup(
             targetType: replaceOn.targetType,
             deregistrationDelay: spec.deregistrationDelay ?? args.apiDeregistrationDelaySeconds,
             loadBalancingAlgorithmType: spec.algorithm,
+            stickiness: spec.stickySeconds ? { type: "lb_cookie", enabled: true, cookieDuration: spec.stickySeconds } : undefined,
             healthCheck: {
                 enabled: true,
                 protocol: "HTTP",

@@ -11,6 +11,7 @@ import { protectionMinutes } from "../../components/difyCluster/jobProtection";
 import { ROLE_SPECS, SCALING } from "../../components/difyCluster/roles";
 import { DB_POOL_RECYCLE_SECONDS, DB_SESSION } from "../../components/difyEnvironment/shared";
 import { BACKUP_EVENT_RULE } from "../../components/alarms/backups";
+import { DEPLOYMENT_ALARM } from "../../components/alarms/deployments";
 import { DATABASE_EVENT_RULE } from "../../components/alarms/database";
 import { ECS_EVENT_RULE } from "../../components/alarms/serviceEvents";
 import { HEALTH_CHECK } from "../../components/edgeAlb/targets";
@@ -90,14 +91,14 @@ export function faultRows(s: StackSettings): FaultRow[] {
                 ? `${s.cluster.deployment.canaryPercent} % of web and api traffic reaches the new tasks while they bake (${s.cluster.deployment.canaryBakeMinutes} min); their deployment alarms roll the canary back. Other roles: nothing, the old tasks keep serving.`
                 : "Nothing: the old tasks keep serving; ECS's circuit breaker rolls the service back.",
             duration: canary
-                ? `Until a deployment alarm fires (3 of 5 minutes) or the ${s.cluster.deployment.canaryBakeMinutes}-minute bake ends; \`pulumi up\` fails (RolloutCheck) either way.`
+                ? `Until a deployment alarm fires (more than ${DEPLOYMENT_ALARM.errorPercent} % 5xx in either target group in ${DEPLOYMENT_ALARM.errorWindow.breaching} of ${DEPLOYMENT_ALARM.errorWindow.of} minutes; web also p90 above ${DEPLOYMENT_ALARM.webP90Seconds} s for ${DEPLOYMENT_ALARM.latencyWindow.of} minutes) or the ${s.cluster.deployment.canaryBakeMinutes}-minute bake ends; \`pulumi up\` fails (RolloutCheck) either way.`
                 : "Until the circuit breaker counts enough failed tasks (ECS: half the desired count, at least 3, at most 200); `pulumi up` fails (RolloutCheck).",
             alarms: [ECS_EVENT_RULE(p), ...(canary ? [alarm("api-deployment-5xx"), alarm("web-deployment-5xx")] : [])],
         },
         {
             fault: "A credential changes (database password, cache token, Dify secret key)",
-            users: "Through the program: nothing, every consumer's task definition names the new secret version and rolls. Changed behind its back (console, CLI): every new connection fails while the old ones live.",
-            duration: `Through the program: none. Behind its back: from the next connection, at most ${DB_POOL_RECYCLE_SECONDS} s for the database pool, until the next \`pulumi up\`.`,
+            users: "Rotated through the program (README, \"Rotating credentials\"): every consumer's task definition names the new secret version and rolls. The cache token rotates without errors (ElastiCache's ROTATE keeps both tokens valid); a new database password fails the new connections of tasks the roll has not reached yet; a new inner key fails calls between old and new tasks; a new SECRET_KEY signs everyone out. Changed behind the program's back (console, CLI): every new connection with the old value fails.",
+            duration: `Rotated: the roll (each service's rollout, minutes); pooled database connections are renewed every ${DB_POOL_RECYCLE_SECONDS} s, so errors start within that. Behind its back: until the value is set back, or rotated through the program.`,
             alarms: [alarm("alb-5xx-ratio"), alarm("alb-api-unhealthy-hosts")],
         },
         {
