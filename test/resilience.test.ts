@@ -125,8 +125,19 @@ function runQueueMetrics(queues: Record<string, string[]>, rounds: number): Reco
 
 describe("resilience: a Celery queue you can see and trust", () => {
     it("the queue-metrics sidecar prints CloudWatch EMF of the depth and of how long the oldest job has waited", () => {
-        const lines = runQueueMetrics({ dataset: ["m3", "m2", "m1"], mail: [], workflow_based_app_execution: ["w1"] }, 3);
+        const all = runQueueMetrics({ dataset: ["m3", "m2", "m1"], mail: [], workflow_based_app_execution: ["w1"] }, 3);
+        // Each round: the total (dimension Stack), then one record per queue (dimensions Stack and Queue).
+        const lines = all.filter((l) => l.Queue === undefined);
         expect(lines).to.have.length(3);
+        // A queue's own records come only while it holds messages (custom metrics bill by the hours they get data):
+        // the empty mail queue has none.
+        const perQueue = all.filter((l) => l.Queue !== undefined);
+        expect(perQueue).to.have.length(6);
+        expect(perQueue[0]._aws.CloudWatchMetrics[0].Dimensions).to.deep.equal([["Stack", "Queue"]]);
+        expect(perQueue.slice(0, 2).map((l) => [l.Queue, l.QueueDepth])).to.deep.equal([["dataset", 3], ["workflow_based_app_execution", 1]]);
+        // The dataset queue's head waits a minute longer each round.
+        expect(perQueue.filter((l) => l.Queue === "dataset").map((l) => l.OldestMessageWaitSeconds)).to.deep.equal([0, 60, 120]);
+        expect(perQueue.some((l) => l.Queue === "mail")).to.equal(false);
         const first = lines[0];
         expect(first._aws.CloudWatchMetrics[0]).to.deep.equal({
             Namespace: QUEUE_METRICS.namespace,

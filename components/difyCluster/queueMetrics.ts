@@ -4,8 +4,12 @@
  * turns into metrics (CloudWatch user guide, "Embedding metrics within logs"). It runs the api image's Python and
  * redis-py with the broker URL beat already holds; no image of its own.
  *
- * What it measures (kombu's Redis transport keeps each queue as a list named after it, found through the
- * `_kombu.binding.<queue>` sets; publishers LPUSH, workers BRPOP, so the oldest message is the list's last element):
+ * What it measures, over every queue (dimension Stack, which the alarms and the worker's scaling read) and per queue
+ * (dimensions Stack and Queue, for the dashboard and for an operator's own alarms). A queue's own metrics are written
+ * only while it holds messages, and once more when it empties: each custom metric is billed by the hours it receives
+ * data, and Dify has some twenty queues, most of them idle. Kombu's Redis transport keeps each
+ * queue as a list named after it, found through the `_kombu.binding.<queue>` sets, publishers LPUSH and workers
+ * BRPOP, so the oldest message is the list's last element:
  * - QueueDepth: messages waiting over every queue;
  * - OldestMessageWaitSeconds: how long the oldest waiting message has sat at the head of its queue, a lower bound of
  *   its age (Celery's messages carry no enqueue time): it grows while workers take nothing from a queue that has work.
@@ -17,21 +21,26 @@ const SCRIPT = `
 import json, os, time, redis
 r = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"], socket_timeout=10, socket_connect_timeout=10)
 ns, stack, every = os.environ["METRICS_NAMESPACE"], os.environ["METRICS_STACK"], int(os.environ["METRICS_INTERVAL"])
-heads = {}
+heads, busy = {}, set()
 while True:
     now = time.time()
     try:
         queues = sorted({k.decode().split("_kombu.binding.", 1)[1] for k in r.scan_iter(match="_kombu.binding.*")})
-        depth, per, wait, seen = 0, {}, 0.0, {}
+        depth, per, waits, seen = 0, {}, {}, {}
         for q in queues:
             n = r.llen(q)
-            per[q], depth = n, depth + n
+            per[q], depth, waits[q] = n, depth + n, 0.0
             if n:
                 head = (q, r.lindex(q, -1))
                 seen[head] = heads.get(head, now)
-                wait = max(wait, now - seen[head])
+                waits[q] = now - seen[head]
         heads = seen
-        print(json.dumps({"_aws": {"Timestamp": int(now * 1000), "CloudWatchMetrics": [{"Namespace": ns, "Dimensions": [["Stack"]], "Metrics": [{"Name": "QueueDepth", "Unit": "Count"}, {"Name": "OldestMessageWaitSeconds", "Unit": "Seconds"}]}]}, "Stack": stack, "QueueDepth": depth, "OldestMessageWaitSeconds": round(wait), "Queues": per}), flush=True)
+        emf = lambda dims, props: json.dumps({"_aws": {"Timestamp": int(now * 1000), "CloudWatchMetrics": [{"Namespace": ns, "Dimensions": [dims], "Metrics": [{"Name": "QueueDepth", "Unit": "Count"}, {"Name": "OldestMessageWaitSeconds", "Unit": "Seconds"}]}]}, "Stack": stack, **props})
+        print(emf(["Stack"], {"QueueDepth": depth, "OldestMessageWaitSeconds": round(max(waits.values(), default=0.0)), "Queues": per}), flush=True)
+        for q in queues:
+            if per[q] or q in busy:
+                print(emf(["Stack", "Queue"], {"Queue": q, "QueueDepth": per[q], "OldestMessageWaitSeconds": round(waits[q])}), flush=True)
+        busy = {q for q in queues if per[q]}
     except Exception as e:
         print(json.dumps({"queueMetricsError": repr(e)}), flush=True)
     time.sleep(every)

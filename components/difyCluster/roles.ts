@@ -48,6 +48,12 @@ export interface RoleSpec {
     /** New tasks wait for the migration of their Dify image (they run or serve the new schema's code). */
     gated: boolean;
     /**
+     * Whether memory is a scaling signal besides CPU (target tracking at SCALING.memoryPercent); default true. Off for
+     * squid: with no cache (ssrfProxyConfig.ts) its memory is per-connection buffers, which rise with the CPU it
+     * spends on them, and a second policy costs two more CloudWatch alarms for nothing.
+     */
+    scalesOnMemory?: boolean;
+    /**
      * Whether the container's root file system is read-only, and then the writable task volumes it gets (derived from
      * config/upstream/writablePaths.ts by rootFilesystemOf, never set by hand).
      */
@@ -247,6 +253,7 @@ const ROLE_ROWS: Readonly<Record<DifyRole, Omit<RoleSpec, "rootFilesystem">>> = 
         deployment: "rolling",
         reaches: data(false, false, false),
         gated: false,
+        scalesOnMemory: false,
     },
     // The collaboration websocket: the api image as a gevent-websocket server (compose service api_websocket), behind
     // the ALB on /socket.io. Same application, same /health; it reads and writes the database and Redis.
@@ -296,6 +303,7 @@ const ROLE_ROWS: Readonly<Record<DifyRole, Omit<RoleSpec, "rootFilesystem">>> = 
         deployment: "rolling",
         reaches: data(false, false, false),
         gated: false,
+        scalesOnMemory: false,
     },
 };
 

@@ -289,7 +289,9 @@ export function autoscaling(scope: ClusterScope, role: ScaledRole, clusterName: 
         });
     }
     policy("ECSServiceAverageCPUUtilization", SCALING.cpuPercent);
-    policy("ECSServiceAverageMemoryUtilization", SCALING.memoryPercent);
+    if (ROLE_SPECS[role].scalesOnMemory ?? true) {
+        policy("ECSServiceAverageMemoryUtilization", SCALING.memoryPercent);
+    }
     if (role === "web" || role === "api") {
         const tg = args.edge.targetGroups[role];
         if (!tg.progressive) {

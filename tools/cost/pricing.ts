@@ -6,6 +6,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { API_CONCURRENCY } from "../../components/difyCluster/apiConcurrency";
+import { QUEUE_METRICS } from "../../components/difyCluster/queueMetrics";
 import { activeDays, activeHoursPerWeek, ActiveHours } from "../../config/schedule";
 
 /** A resource as the pricing sees it. Unknown values (a preview) may appear anywhere in inputs. */
@@ -81,6 +83,8 @@ export interface UsageAssumptions {
     efsWriteGb: number;
     /** Images in the ECR pull-through cache. */
     ecrGb: number;
+    /** Celery queues holding messages at any hour of the month (each then writes its own 2 custom metrics). */
+    backloggedQueues: number;
     /** Data out to the internet (responses to users). */
     dataOutGb: number;
 }
@@ -104,6 +108,9 @@ export const DEFAULT_ASSUMPTIONS: UsageAssumptions = {
     efsReadGb: 30,
     efsWriteGb: 10,
     ecrGb: 5,
+    // A queue normally drains within the minute the sidecar samples it; each queue that holds messages all month adds
+    // its 2 metrics ($0.60 a month at list price).
+    backloggedQueues: 0,
     dataOutGb: 20,
 };
 
@@ -127,6 +134,7 @@ export const ASSUMPTION_TEXT: Record<keyof UsageAssumptions, string> = {
     efsReadGb: "GB read a month from each elastic-throughput EFS file system",
     efsWriteGb: "GB written a month to each elastic-throughput EFS file system",
     ecrGb: "GB of images in the ECR pull-through cache",
+    backloggedQueues: "Celery queues holding messages at any hour (each writes 2 custom metrics while it does)",
     dataOutGb: "GB out to the internet a month",
 };
 
@@ -581,6 +589,20 @@ export class Pricer {
         const dashboards = this.ofType("aws:cloudwatch/dashboard:Dashboard");
         this.mark(...dashboards);
         this.add("CloudWatch dashboard", `${dashboards.length}`, dashboards.length * (this.price("cw.dashboard.month", "dashboards") ?? 0));
+
+        // The sidecars' CloudWatch embedded-metric-format lines are custom metrics: the queue totals (depth and
+        // oldest wait) and each backlogged queue's pair from beat's queue-metrics, the api's connections in flight.
+        const containers = this.ofType("aws:ecs/taskDefinition:TaskDefinition").flatMap((td) => {
+            try {
+                return (JSON.parse(String(td.inputs.containerDefinitions)) as { name: string }[]).map((c) => c.name);
+            } catch {
+                return [];
+            }
+        });
+        const emf = (containers.includes(QUEUE_METRICS.container) ? 2 + 2 * this.assumptions.backloggedQueues : 0) + (containers.includes(API_CONCURRENCY.container) ? 1 : 0);
+        if (emf > 0) {
+            this.add("CloudWatch custom metrics from the sidecars (queues, api connections)", `${emf} metrics`, emf * (this.price("cw.metric.month", "custom metrics") ?? 0));
+        }
 
         const cluster = this.ofType("aws:ecs/cluster:Cluster")[0];
         const insights = (cluster?.inputs.settings ?? []).find((s: { name: string }) => s.name === "containerInsights")?.value;
