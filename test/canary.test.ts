@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { DEPLOYMENT_ALARM, deploymentAlarmIds } from "../components/alarms/deployments";
 import { rolloutBudgetMinutes } from "../components/difyCluster/services";
 import { configErrorFor, ProgramRun, runProgram, stackRun } from "./harness";
+import { evaluateMetricMath } from "./metricMath";
 
 const SERVICE = "aws:ecs/service:Service";
 const svc = (run: ProgramRun, role: string) => run.one(SERVICE, `dify-${role}`);
@@ -143,16 +144,6 @@ describe("canary deployments of web and api", () => {
         expect(message).to.contain('dify-aws:consoleAuth = "oidc"');
     });
 });
-
-/** Evaluates the CloudWatch metric math this program writes (FILL, IF, MAX over a list, arithmetic) for given values. */
-function evaluateMetricMath(expression: string, values: Record<string, number | undefined>): number {
-    const js = expression
-        .replace(/FILL\((\w+),\s*([\d.]+)\)/g, (_, id, d) => `(v.${id} ?? ${d})`)
-        .replace(/MAX\(\[/g, "Math.max(...[")
-        .replace(/IF\(/g, "iff(");
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    return new Function("v", "iff", `return ${js};`)(values, (c: boolean, a: number, b: number) => (c ? a : b));
-}
 
 describe("canary: the 5xx deployment alarm sees a failing canary behind a healthy majority", () => {
     let expression: string;

@@ -73,6 +73,7 @@ describe("resilience: the WAF limits people and credentials, not the office they
 });
 
 import { execFileSync } from "child_process";
+import { evaluateMetricMath } from "./metricMath";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -193,11 +194,13 @@ describe("resilience: a Celery queue you can see and trust", () => {
         const run = await stackRun("prd");
         const policy = run.ofType("aws:appautoscaling/policy:Policy").find((p) => p.name === "dify-worker-queue-depth")!;
         const spec = policy.inputs.targetTrackingScalingPolicyConfiguration;
-        expect(spec.customizedMetricSpecification.metrics.map((m: any) => m.metricStat?.metric.metricName ?? m.expression)).to.deep.equal([
-            "QueueDepth",
-            "RunningTaskCount",
-            "IF(FILL(tasks, 0) > 0, FILL(waiting, 0) / FILL(tasks, 1), 0)",
-        ]);
+        const metrics = spec.customizedMetricSpecification.metrics as any[];
+        expect(metrics.filter((m) => m.metricStat).map((m) => [m.id, m.metricStat.metric.metricName])).to.deep.equal([["waiting", "QueueDepth"], ["tasks", "RunningTaskCount"]]);
+        // What the returned expression computes: jobs waiting per running task, and nothing while no task runs.
+        const perTask = metrics.find((m) => m.returnData).expression;
+        expect(evaluateMetricMath(perTask, { waiting: 30, tasks: 2 })).to.equal(15);
+        expect(evaluateMetricMath(perTask, { waiting: 30 })).to.equal(0);
+        expect(evaluateMetricMath(perTask, { tasks: 3 })).to.equal(0);
         expect(spec.targetValue).to.equal(loadSettingsFor("prd").settings.cluster.processes.worker.concurrency);
     });
 });
