@@ -20,6 +20,8 @@ export interface BackupPlanArgs {
     kmsKeyArn?: pulumi.Input<string>;
     /** Pulumi `protect` on the vault: destroying it would need every recovery point deleted first. */
     protect: boolean;
+    /** The data guard (components/dataGuard.ts): the vault waits for its check. */
+    dataGuard?: pulumi.Resource;
 }
 
 /**
@@ -67,7 +69,7 @@ export class BackupPlan extends pulumi.ComponentResource {
         const vault = new aws.backup.Vault(
             `${name}-vault`,
             { name: `${p}-backup`, kmsKeyArn: args.kmsKeyArn, forceDestroy: false, tags: { Name: `${p}-backup` } },
-            { parent: this, protect: args.protect },
+            { parent: this, protect: args.protect, dependsOn: args.dataGuard ? [args.dataGuard] : [] },
         );
         if (s.vaultLock !== "none") {
             new aws.backup.VaultLockConfiguration(

@@ -14,6 +14,8 @@ export interface LogBucketArgs {
     retentionDays: number;
     /** The statements that let the delivering service write, given the bucket's ARN. */
     writers: (bucketArn: pulumi.Output<string>) => Record<string, unknown>[];
+    /** What the bucket waits for (the data guard, where the logs are data a config change could delete). */
+    dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -28,7 +30,7 @@ export function logBucket(name: string, parent: pulumi.Resource, args: LogBucket
     const bucket = new aws.s3.Bucket(
         name,
         { bucket: args.bucketName, forceDestroy: !args.deletionProtection, tags: { Name: args.nameTag } },
-        { parent, protect: args.deletionProtection },
+        { parent, protect: args.deletionProtection, dependsOn: args.dependsOn ?? [] },
     );
     const ownership = new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
     const publicBlock = new aws.s3.BucketPublicAccessBlock(

@@ -4,18 +4,18 @@ import * as random from "@pulumi/random";
 import { auroraPostgresFamily, cacheParameterFamily, DataSettings } from "../config/data";
 import { awsContext } from "./awsContext";
 import { BackupPlan } from "./backupPlan";
-import { logBucket } from "./logBucket";
 import { tlsOnlyStatements } from "./bucketTls";
 import { CacheConnection, DatabaseConnection, FileBucket, SharedFileSystem } from "./contracts";
 import { credentialOptions } from "./credentials";
+import { logBucket } from "./logBucket";
+import { logGroup, LogGroupSettings } from "./logGroup";
+import { after } from "./ordering";
+import { AGENT_WORKSPACE_ROOTS, PLUGIN_WORKSPACE_ROOT, SharedWorkspace } from "./sharedWorkspace";
 
 /** What a data resource waits for: the data guard's check, when the stack has one. */
 function guarded(args: { dataGuard?: pulumi.Resource }): pulumi.Resource[] {
     return args.dataGuard ? [args.dataGuard] : [];
 }
-import { logGroup, LogGroupSettings } from "./logGroup";
-import { after } from "./ordering";
-import { AGENT_WORKSPACE_ROOTS, PLUGIN_WORKSPACE_ROOT, SharedWorkspace } from "./sharedWorkspace";
 
 export interface ManagedDataArgs {
     /** The VPC the database and cache security groups belong to. */
@@ -172,6 +172,7 @@ export class ManagedData extends pulumi.ComponentResource {
                       settings: args.settings.backup,
                       kmsKeyArn: args.kmsKeyArn,
                       protect: args.protect,
+                      dataGuard: args.dataGuard,
                       resources: [db.clusterArn, bucket.arn, ...[this.pluginWorkspace, this.agentWorkspace].flatMap((fs) => (fs ? [fs.fileSystemArn] : []))],
                   },
                   { parent: this },
@@ -663,6 +664,7 @@ export class ManagedData extends pulumi.ComponentResource {
                 nameTag: `${args.namePrefix}-s3-logs`,
                 deletionProtection: args.protect,
                 retentionDays: args.logs.retentionInDays,
+                dependsOn: guarded(args),
                 writers: (arn) => [
                     {
                         Sid: "S3ServerAccessLogDelivery",

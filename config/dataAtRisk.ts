@@ -10,7 +10,9 @@
  * - aws_elasticache_replication_group `kms_key_id`, `at_rest_encryption_enabled`; an `engine` change other than
  *   redis to valkey, and a lower `engine_version`, are refused in place (the provider plans a replacement);
  * - aws_efs_file_system `kms_key_id`, `encrypted`;
- * and a resource the program stops declaring is deleted (the key, a workspace).
+ * - aws_backup_vault `kms_key_arn`;
+ * and a resource the program stops declaring is deleted (the key, a workspace, the access-log bucket, the backup
+ * vault: AWS refuses to delete a vault that still holds recovery points, so that `up` would fail half-way instead).
  */
 import type { StackSettings } from "./index";
 
@@ -22,6 +24,8 @@ export const DATA_ITEMS = {
     pluginWorkspace: "the plugin daemon's EFS working path (every installed plugin's environment, rebuilt on next start)",
     agentWorkspace: "the agent sandbox's EFS workspaces (every agent's home and files)",
     key: "the customer-managed KMS key (scheduled for deletion: what it encrypted, snapshots and logs included, becomes unreadable once it is deleted)",
+    accessLogs: "the files bucket's S3 server access logs (who read, wrote or deleted which object)",
+    backups: "the AWS Backup vault and its recovery points (the daily backups of the database, the files bucket and the workspaces)",
 } as const;
 export type DataItem = keyof typeof DATA_ITEMS;
 export const DATA_ITEM_NAMES = Object.keys(DATA_ITEMS) as DataItem[];
@@ -49,5 +53,8 @@ export function guardedFields(s: StackSettings): Record<DataItem, GuardedField[]
         pluginWorkspace: [cmk, { key: "pluginDaemonSharedStorage", value: String(s.data.pluginWorkspace), rule: "removal" }],
         agentWorkspace: [cmk, { key: "agentV2Enabled", value: String(s.cluster.features.agentV2), rule: "removal" }],
         key: [{ key: "customerManagedKey", value: String(s.common.customerManagedKey), rule: "removal" }],
+        accessLogs: [{ key: "bucketAccessLogs", value: String(s.data.bucket.accessLogs), rule: "removal" }],
+        // The vault exists only with a plan: the key matters only then (a stack without one has nothing to lose).
+        backups: [{ key: "backupPlan", value: String(s.data.backup.enabled), rule: "removal" }, ...(s.data.backup.enabled ? [cmk] : [])],
     };
 }

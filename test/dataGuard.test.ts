@@ -32,12 +32,17 @@ const LOSSES: { key: string; value: (stack: "dev" | "prd") => unknown; loses: (s
         key: "customerManagedKey",
         // dev has no key: turning it on re-encrypts (replaces) the data; prd turning it off also deletes the key.
         value: (stack) => stack === "dev",
-        loses: (stack) => (stack === "dev" ? ["database", "cache", "pluginWorkspace", "agentWorkspace"] : ["database", "cache", "pluginWorkspace", "agentWorkspace", "key"]),
+        // prd's backup vault is encrypted with the key too (a new key replaces the vault, which AWS refuses while it
+        // holds recovery points); dev has no plan.
+        loses: (stack) => (stack === "dev" ? ["database", "cache", "pluginWorkspace", "agentWorkspace"] : ["database", "cache", "pluginWorkspace", "agentWorkspace", "key", "backups"]),
     },
     { key: "cacheEngine", value: () => ({ cacheEngine: "redis", cacheEngineVersion: "7.1" }), loses: () => ["cache"] },
     { key: "cacheEngineVersion", value: () => "8.0", loses: () => ["cache"] },
     { key: "pluginDaemonSharedStorage", value: () => false, loses: () => ["pluginWorkspace"] },
     { key: "agentV2Enabled", value: () => false, loses: () => ["agentWorkspace"] },
+    { key: "bucketAccessLogs", value: () => false, loses: () => ["accessLogs"] },
+    // dev has no plan to lose.
+    { key: "backupPlan", value: () => false, loses: (stack) => (stack === "prd" ? ["backups"] : []) },
 ];
 const overridesOf = (key: string, value: unknown) => (value !== null && typeof value === "object" ? (value as Record<string, unknown>) : { [key]: value });
 
@@ -65,8 +70,10 @@ describe("data guard: a config change that would lose data is refused unless ack
                     ...run.ofType("aws:elasticache/replicationGroup:ReplicationGroup"),
                     ...run.ofType("aws:efs/fileSystem:FileSystem"),
                     ...run.ofType("aws:kms/key:Key").filter((k) => k.name === "key-key"),
+                    ...run.ofType("aws:s3/bucket:Bucket").filter((b) => b.name === "data-files-access-logs"),
+                    ...run.ofType("aws:backup/vault:Vault"),
                 ];
-                expect(data.length).to.be.at.least(stack === "prd" ? 6 : 5);
+                expect(data.length).to.be.at.least(stack === "prd" ? 8 : 6);
                 for (const r of data) {
                     expect(r.dependencies, r.name).to.include(guard.urn);
                 }
