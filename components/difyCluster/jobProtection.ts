@@ -1,7 +1,8 @@
 /**
  * Scale-in protection for Celery workers while they run jobs: a small sidecar in each worker task asks its own worker
- * (`celery inspect active`, addressed to `celery@<hostname>`, which the sidecar shares with the worker in the task's
- * network namespace) whether it is running jobs, and sets the task's protection through the ECS agent
+ * (`celery inspect active`, addressed to `celery@<hostname>`: in awsvpc mode the hostname is the task's, the same in
+ * each of its containers, and Fargate sets HOSTNAME to it; awsdocs/amazon-ecs-developer-guide#98,
+ * aws/containers-roadmap#1325) whether it is running jobs, and sets the task's protection through the ECS agent
  * (PUT $ECS_AGENT_URI/task-protection/v1/state; ECS developer guide, "Amazon ECS task scale-in protection endpoint").
  * A protected task is not stopped by service auto scaling's scale-in, nor replaced by a deployment, until the
  * protection ends or expires.
