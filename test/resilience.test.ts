@@ -171,6 +171,10 @@ describe("resilience: a Celery queue you can see and trust", () => {
                 expect(a.dimensions).to.deep.equal({ Stack: `dify-${stack}` });
             }
             expect([depth.metricName, stuck.metricName]).to.deep.equal(["QueueDepth", "OldestMessageWaitSeconds"]);
+            // The per-queue metrics have a graph: a search over the Stack,Queue dimension set, this stack only.
+            const body = JSON.parse(run.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody);
+            const searches = body.widgets.flatMap((w: any) => w.properties?.metrics ?? []).flat().filter((m: any) => typeof m?.expression === "string");
+            expect(searches.map((m: any) => m.expression)).to.include(`SEARCH('{${QUEUE_METRICS.namespace},Stack,Queue} Stack="dify-${stack}" MetricName="QueueDepth"', 'Maximum', 60)`);
         });
 
         it(`${stack}: a worker whose broker connection died fails its health check and is replaced`, async () => {

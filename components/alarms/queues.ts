@@ -36,5 +36,8 @@ export function queueAlarms(scope: AlarmScope, q: AlarmedQueues, t: AlarmThresho
         header("Celery queues"),
         graph("Waiting jobs", scope.region, 60, [[q.namespace, "QueueDepth", "Stack", q.stack, { stat: "Maximum", label: "waiting" }]], t.queueDepth),
         graph("Oldest job waiting (s)", scope.region, 60, [[q.namespace, "OldestMessageWaitSeconds", "Stack", q.stack, { stat: "Maximum", label: "oldest waiting" }]], t.queueWaitSeconds),
+        // Per queue: the sidecar writes a queue's own metrics only while it holds messages, so a search finds the
+        // queues that had a backlog in the graph's range (CloudWatch user guide, "Use search expressions in graphs").
+        graph("Waiting jobs per queue", scope.region, 60, [[{ expression: `SEARCH('{${q.namespace},Stack,Queue} Stack="${q.stack}" MetricName="QueueDepth"', 'Maximum', 60)`, id: "perQueue", label: "" }]]),
     ];
 }
