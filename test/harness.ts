@@ -54,18 +54,24 @@ export interface ContainerDefinition {
     environment: { name: string; value: string }[];
     secrets: { name: string; valueFrom: string }[];
     mountPoints?: { sourceVolume: string; containerPath: string; readOnly?: boolean }[];
+    essential?: boolean;
+    entryPoint?: string[];
+    command?: string[];
+    portMappings?: { containerPort: number }[];
 }
 
-/** The one container of DifyCluster's task definition for a role or the migration (logical name `dify-<family>`, e.g. `plugin-daemon`). */
-export function containerOf(run: ProgramRun, family: string): ContainerDefinition {
+/**
+ * One container of DifyCluster's task definition for a role or the migration (logical name `dify-<family>`, e.g.
+ * `plugin-daemon`): the role's own, named after it, or another by name (a sidecar).
+ */
+export function containerOf(run: ProgramRun, family: string, name: string = family): ContainerDefinition {
     const td = run.one("aws:ecs/taskDefinition:TaskDefinition", `dify-${family}`);
     const containers = JSON.parse(td.inputs.containerDefinitions) as ContainerDefinition[];
-    // The role's own container is named after it; beat also carries the queue-metrics sidecar.
-    const own = containers.filter((c) => c.name === family);
-    if (own.length !== 1) {
-        throw new Error(`task definition dify-${family} has no single container named ${family} (${containers.map((c) => c.name).join(", ")})`);
+    const found = containers.filter((c) => c.name === name);
+    if (found.length !== 1) {
+        throw new Error(`task definition dify-${family} has no single container named ${name} (${containers.map((c) => c.name).join(", ")})`);
     }
-    return own[0];
+    return found[0];
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { statementMatches } from "../tools/reachability/waf";
-import { containerOf, environmentOf, loadSettingsFor, stackRun } from "./harness";
+import { ContainerDefinition, containerOf, environmentOf, loadSettingsFor, stackRun } from "./harness";
 
 describe("resilience: database sessions fail fast after a lost writer", () => {
     for (const stack of ["dev", "prd"] as const) {
@@ -77,7 +77,7 @@ import { evaluateMetricMath } from "./metricMath";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { QUEUE_METRICS, queueMetricsCommand } from "../components/difyCluster/queueMetrics";
+import { QUEUE_METRICS, queueMetricsSidecar } from "../components/difyCluster/queueMetrics";
 import { API_GRACEFUL_TIMEOUT_SECONDS } from "../components/difyEnvironment/api";
 
 /**
@@ -116,7 +116,7 @@ function runQueueMetrics(queues: Record<string, string[]>, rounds: number): Reco
             "time.sleep = _sleep",
         ].join("\n"),
     );
-    const { entryPoint, command } = queueMetricsCommand();
+    const { entryPoint, command } = queueMetricsSidecar("dify-prd", "(the broker URL comes from the environment below)");
     const out = execFileSync("python3", [...entryPoint.slice(1), ...command], {
         env: { ...process.env, PYTHONPATH: dir, CELERY_BROKER_URL: "rediss://:t@cache:6379/1", METRICS_NAMESPACE: QUEUE_METRICS.namespace, METRICS_STACK: "dify-prd", METRICS_INTERVAL: "60" },
     }).toString();
@@ -158,11 +158,10 @@ describe("resilience: a Celery queue you can see and trust", () => {
     for (const stack of ["dev", "prd"] as const) {
         it(`${stack}: beat carries the publisher (not essential, the broker URL as a secret), and both queue alarms watch it`, async () => {
             const run = await stackRun(stack);
-            const containers = JSON.parse(run.one("aws:ecs/taskDefinition:TaskDefinition", "dify-beat").inputs.containerDefinitions) as any[];
-            const sidecar = containers.find((c) => c.name === QUEUE_METRICS.container);
+            const sidecar = containerOf(run, "beat", QUEUE_METRICS.container);
             expect(sidecar.essential).to.equal(false);
-            expect(sidecar.image).to.equal(containers[0].image);
-            expect(sidecar.secrets.map((s: any) => s.name)).to.deep.equal(["CELERY_BROKER_URL"]);
+            expect(sidecar.image).to.equal(containerOf(run, "beat").image);
+            expect(sidecar.secrets.map((s) => s.name)).to.deep.equal(["CELERY_BROKER_URL"]);
             const alarms = run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs);
             const depth = alarms.find((a) => a.name === `dify-${stack}-celery-queue-depth`)!;
             const stuck = alarms.find((a) => a.name === `dify-${stack}-celery-queue-stuck`)!;
@@ -213,15 +212,20 @@ import * as net from "net";
 import { spawn } from "child_process";
 import { API_CONCURRENCY } from "../components/difyCluster/apiConcurrency";
 
+/** Starts a sidecar's own command (`python -c <script>`) here with python3: its task environment, then `extra`. */
+function startSidecar(sidecar: ContainerDefinition, extra: NodeJS.ProcessEnv) {
+    expect(sidecar.entryPoint).to.deep.equal(["python", "-c"]);
+    return spawn("python3", [...sidecar.entryPoint!.slice(1), ...sidecar.command!], { env: { ...process.env, ...environmentOf(sidecar), ...extra } });
+}
+
 /** Runs the api task's concurrency sidecar (as the task definition has it) with `clients` connections open to `port`. */
-async function countConnections(sidecar: { entryPoint: string[]; command: string[]; environment: { name: string; value: string }[] }, clients: number): Promise<Record<string, any>> {
+async function countConnections(sidecar: ContainerDefinition, clients: number): Promise<Record<string, any>> {
     const server = net.createServer(() => undefined);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as net.AddressInfo).port;
     const sockets = await Promise.all(Array.from({ length: clients }, () => new Promise<net.Socket>((resolve) => { const s = net.connect(port, "127.0.0.1", () => resolve(s)); })));
     try {
-        const env = { ...process.env, ...Object.fromEntries(sidecar.environment.map((e) => [e.name, e.value])), API_PORT: String(port) };
-        const child = spawn("python3", [...sidecar.entryPoint.slice(1), ...sidecar.command], { env });
+        const child = startSidecar(sidecar, { API_PORT: String(port) });
         const line = await new Promise<string>((resolve, reject) => {
             let out = "";
             child.stdout.on("data", (d) => { out += d; if (out.includes("\n")) resolve(out.split("\n")[0]); });
@@ -239,18 +243,19 @@ async function countConnections(sidecar: { entryPoint: string[]; command: string
 describe("resilience: api scales on connections in flight, before its slots fill", () => {
     for (const stack of ["dev", "prd"] as const) {
         it(`${stack}: each api task carries a non-essential sidecar that publishes its established connections as CloudWatch EMF`, async () => {
-            const containers = JSON.parse((await stackRun(stack)).one("aws:ecs/taskDefinition:TaskDefinition", "dify-api").inputs.containerDefinitions) as any[];
-            const sidecar = containers.find((c) => c.name === API_CONCURRENCY.container);
+            const run = await stackRun(stack);
+            const sidecar = containerOf(run, "api", API_CONCURRENCY.container);
+            const api = containerOf(run, "api");
             expect(sidecar.essential).to.equal(false);
-            expect(sidecar.image).to.equal(containers[0].image);
+            expect(sidecar.image).to.equal(api.image);
             // The port it counts is the api container's own.
-            expect(sidecar.environment.find((e: any) => e.name === "API_PORT").value).to.equal(String(containers[0].portMappings[0].containerPort));
+            expect(environmentOf(sidecar).API_PORT).to.equal(String(api.portMappings![0].containerPort));
         });
     }
 
     it("the sidecar counts the server side of every established connection to the port, and nothing else", async function () {
         this.timeout(20_000);
-        const sidecar = JSON.parse((await stackRun("prd")).one("aws:ecs/taskDefinition:TaskDefinition", "dify-api").inputs.containerDefinitions).find((c: any) => c.name === API_CONCURRENCY.container);
+        const sidecar = containerOf(await stackRun("prd"), "api", API_CONCURRENCY.container);
         const three = await countConnections(sidecar, 3);
         expect(three._aws.CloudWatchMetrics[0]).to.deep.equal({ Namespace: "Dify/Api", Dimensions: [["Stack"]], Metrics: [{ Name: "InFlightConnections", Unit: "Count" }] });
         expect(three.Stack).to.equal("dify-prd");
@@ -280,7 +285,7 @@ import { JOB_PROTECTION, protectionMinutes } from "../components/difyCluster/job
  * stand-in `celery` (answering `inspect active` with the given number of jobs per round) and a stand-in ECS agent;
  * returns the bodies the agent received.
  */
-async function protectionRounds(sidecar: { entryPoint: string[]; command: string[]; environment: { name: string; value: string }[] }, activeJobs: number[]): Promise<Record<string, unknown>[]> {
+async function protectionRounds(sidecar: ContainerDefinition, activeJobs: number[]): Promise<Record<string, unknown>[]> {
     const bodies: Record<string, unknown>[] = [];
     const server = http.createServer((req, res) => {
         let body = "";
@@ -324,14 +329,11 @@ async function protectionRounds(sidecar: { entryPoint: string[]; command: string
         ].join("\n"),
     );
     try {
-        const env = {
-            ...process.env,
-            ...Object.fromEntries(sidecar.environment.map((e) => [e.name, e.value])),
+        const child = startSidecar(sidecar, {
             PATH: `${dir}:${process.env.PATH}`,
             PYTHONPATH: dir,
             ECS_AGENT_URI: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/v4/task`,
-        };
-        const child = spawn("python3", [...sidecar.entryPoint.slice(1), ...sidecar.command], { env });
+        });
         let out = "";
         child.stdout.on("data", (d) => (out += d));
         child.stderr.on("data", (d) => (out += d));
@@ -346,13 +348,12 @@ async function protectionRounds(sidecar: { entryPoint: string[]; command: string
 }
 
 describe("resilience: a worker running jobs is not stopped by scale-in", () => {
-    const sidecarOf = async (stack: "dev" | "prd") =>
-        JSON.parse((await stackRun(stack)).one("aws:ecs/taskDefinition:TaskDefinition", "dify-worker").inputs.containerDefinitions).find((c: any) => c.name === JOB_PROTECTION.container);
+    const sidecarOf = async (stack: "dev" | "prd") => containerOf(await stackRun(stack), "worker", JOB_PROTECTION.container);
 
     it("protects its task while the worker runs jobs, renews it each round, lifts it once idle, and leaves an idle task alone", async function () {
         this.timeout(20_000);
         const sidecar = await sidecarOf("prd");
-        const minutes = Number(sidecar.environment.find((e: any) => e.name === "PROTECTION_MINUTES").value);
+        const minutes = Number(environmentOf(sidecar).PROTECTION_MINUTES);
         const bodies = await protectionRounds(sidecar, [0, 2, 1, 0, 0]);
         expect(bodies).to.deep.equal([
             { ProtectionEnabled: true, ExpiresInMinutes: minutes },
@@ -367,7 +368,7 @@ describe("resilience: a worker running jobs is not stopped by scale-in", () => {
             const { settings } = loadSettingsFor(stack);
             const sidecar = await sidecarOf(stack);
             expect(sidecar.essential).to.equal(false);
-            const minutes = Number(sidecar.environment.find((e: any) => e.name === "PROTECTION_MINUTES").value);
+            const minutes = Number(environmentOf(sidecar).PROTECTION_MINUTES);
             expect(minutes * 60).to.be.greaterThan(settings.cluster.appMaxExecutionTimeSeconds);
             expect(minutes).to.equal(protectionMinutes(settings.cluster.appMaxExecutionTimeSeconds));
             // It reads the worker's broker settings, as the worker's own health check does.

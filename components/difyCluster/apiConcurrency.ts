@@ -1,4 +1,4 @@
-import type { ContainerEnvironment } from "../difyEnvironment";
+import { pythonSidecar, Sidecar } from "./sidecars";
 
 /**
  * The api's concurrency signal: a small sidecar in each api task that counts the established TCP connections to the
@@ -35,17 +35,12 @@ while True:
     time.sleep(every)
 `.trim();
 
-/** The sidecar's command and environment (the api image's entrypoint skipped: it would start Dify). */
-export function apiConcurrencySidecar(apiPort: number, stack: string): { name: string; entryPoint: string[]; command: string[]; env: ContainerEnvironment } {
-    return {
-        name: API_CONCURRENCY.container,
-        entryPoint: ["python", "-c"],
-        command: [SCRIPT],
-        env: {
-            environment: { API_PORT: String(apiPort), METRICS_NAMESPACE: API_CONCURRENCY.namespace, METRICS_STACK: stack, METRICS_INTERVAL: String(API_CONCURRENCY.intervalSeconds) },
-            secrets: {},
-        },
-    };
+/** Each api task's sidecar, counting the connections to the api's port. */
+export function apiConcurrencySidecar(apiPort: number, stack: string): Sidecar {
+    return pythonSidecar(API_CONCURRENCY.container, SCRIPT, {
+        environment: { API_PORT: String(apiPort), METRICS_NAMESPACE: API_CONCURRENCY.namespace, METRICS_STACK: stack, METRICS_INTERVAL: String(API_CONCURRENCY.intervalSeconds) },
+        secrets: {},
+    });
 }
 
 /**

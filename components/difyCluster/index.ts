@@ -51,8 +51,9 @@ import { RolloutCheck } from "../rolloutCheck";
 import { deploymentAlarmIds } from "../alarms/deployments";
 import { loadBalancerInfrastructureRole } from "./progressive";
 import { apiConcurrencySidecar } from "./apiConcurrency";
-import { JOB_PROTECTION, jobProtectionCommand, protectionMinutes } from "./jobProtection";
-import { QUEUE_METRICS, queueMetricsCommand } from "./queueMetrics";
+import { jobProtectionSidecar, protectionMinutes } from "./jobProtection";
+import { queueMetricsSidecar } from "./queueMetrics";
+import type { Sidecar } from "./sidecars";
 import { isOneOff, ONE_OFF_RUNS_AS, ONE_OFF_TASKS, OneOffTask, SharedMount, taskDefinition } from "./tasks";
 
 export type { DifyClusterArgs } from "./context";
@@ -274,6 +275,17 @@ export class DifyCluster extends pulumi.ComponentResource {
             }
             return ROLE_SPECS[role].image === "squid" ? { entryPoint: ["/bin/bash", "-c"], command: [SQUID_COMMAND] } : {};
         };
+        // Sidecars: beat, the one task that always runs once, publishes the Celery queues (queueMetrics.ts); each api
+        // task its connections in flight (apiConcurrency.ts); each worker task protects itself from scale-in while it
+        // runs jobs (jobProtection.ts).
+        const sidecarOf = (role: DifyRole): Sidecar | undefined =>
+            role === "beat"
+                ? queueMetricsSidecar(prefix, secretValueFrom(args.cache.celeryBrokerUrl))
+                : role === "api"
+                  ? apiConcurrencySidecar(ROLE_SPECS.api.port!, prefix)
+                  : role === "worker"
+                    ? jobProtectionSidecar(envFor("worker"), s.appMaxExecutionTimeSeconds)
+                    : undefined;
         const taskDefs: Partial<Record<DifyRole | OneOffTask, aws.ecs.TaskDefinition>> = {};
         for (const role of [...roles, ...ONE_OFF_TASKS] as (DifyRole | OneOffTask)[]) {
             // A migration task runs with its application's image, size and identity (same code, same access).
@@ -291,30 +303,7 @@ export class DifyCluster extends pulumi.ComponentResource {
                 taskRoleArn: taskRoles[as]!.arn,
                 mounts: isOneOff(role) ? [] : mountsOf(role),
                 ...commandOf(role),
-                // Beat is the one task that always runs once: it carries the Celery queue metrics (queueMetrics.ts).
-                ...(role === "beat"
-                    ? {
-                          sidecar: {
-                              name: QUEUE_METRICS.container,
-                              ...queueMetricsCommand(),
-                              env: {
-                                  environment: { METRICS_NAMESPACE: QUEUE_METRICS.namespace, METRICS_STACK: prefix, METRICS_INTERVAL: String(QUEUE_METRICS.intervalSeconds) },
-                                  secrets: { CELERY_BROKER_URL: secretValueFrom(args.cache.celeryBrokerUrl) },
-                              },
-                          },
-                      }
-                    : role === "api"
-                      ? { sidecar: apiConcurrencySidecar(ROLE_SPECS.api.port!, prefix) }
-                      : role === "worker"
-                        ? {
-                              // The worker's own environment (the health check's Celery app reads it) and the protection's.
-                              sidecar: {
-                                  name: JOB_PROTECTION.container,
-                                  ...jobProtectionCommand(),
-                                  env: withExtras(envFor("worker"), { PROTECTION_INTERVAL: String(JOB_PROTECTION.intervalSeconds), PROTECTION_MINUTES: String(protectionMinutes(s.appMaxExecutionTimeSeconds)) }, []),
-                              },
-                          }
-                        : {}),
+                sidecar: isOneOff(role) ? undefined : sidecarOf(role),
             });
         }
         this.migrationTaskDefinitionArn = taskDefs.migration!.arn;

@@ -1,3 +1,6 @@
+import { ContainerEnvironment, withExtras } from "../difyEnvironment";
+import { pythonSidecar, Sidecar } from "./sidecars";
+
 /**
  * Scale-in protection for Celery workers while they run jobs: a small sidecar in each worker task asks its own worker
  * (`celery inspect active`, addressed to `celery@<hostname>`: in awsvpc mode the hostname is the task's, the same in
@@ -46,7 +49,14 @@ while True:
     time.sleep(every)
 `.trim();
 
-/** The sidecar's command (the api image's entrypoint skipped: it would start Dify). */
-export function jobProtectionCommand(): { entryPoint: string[]; command: string[] } {
-    return { entryPoint: ["python", "-c"], command: [SCRIPT] };
+/**
+ * Each worker task's sidecar: the worker's own environment (the health check's Celery app reads its broker settings)
+ * and the protection's interval and length.
+ */
+export function jobProtectionSidecar(workerEnvironment: ContainerEnvironment, appMaxExecutionTimeSeconds: number): Sidecar {
+    return pythonSidecar(
+        JOB_PROTECTION.container,
+        SCRIPT,
+        withExtras(workerEnvironment, { PROTECTION_INTERVAL: String(JOB_PROTECTION.intervalSeconds), PROTECTION_MINUTES: String(protectionMinutes(appMaxExecutionTimeSeconds)) }, []),
+    );
 }

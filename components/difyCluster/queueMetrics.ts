@@ -1,3 +1,6 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { pythonSidecar, Sidecar } from "./sidecars";
+
 /**
  * Celery queue metrics: a small sidecar in the beat task (one task, always running: never two publishers) that reads
  * the broker every minute and writes CloudWatch embedded-metric-format lines to its log stream, which CloudWatch Logs
@@ -46,7 +49,10 @@ while True:
     time.sleep(every)
 `.trim();
 
-/** The sidecar's command (the api image's entrypoint skipped: it would start Dify). */
-export function queueMetricsCommand(): { entryPoint: string[]; command: string[] } {
-    return { entryPoint: ["python", "-c"], command: [SCRIPT] };
+/** Beat's sidecar, reading the broker with the URL beat holds (a Secrets Manager reference). */
+export function queueMetricsSidecar(stack: string, celeryBrokerUrlValueFrom: pulumi.Input<string>): Sidecar {
+    return pythonSidecar(QUEUE_METRICS.container, SCRIPT, {
+        environment: { METRICS_NAMESPACE: QUEUE_METRICS.namespace, METRICS_STACK: stack, METRICS_INTERVAL: String(QUEUE_METRICS.intervalSeconds) },
+        secrets: { CELERY_BROKER_URL: celeryBrokerUrlValueFrom },
+    });
 }

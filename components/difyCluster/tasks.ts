@@ -5,6 +5,7 @@ import type { CpuArchitecture } from "../../config/cluster";
 import type { DifyRole } from "../../config/roles";
 import type { SharedFileSystem } from "../contracts";
 import { ContainerEnvironment, toEcs } from "../difyEnvironment";
+import type { Sidecar } from "./sidecars";
 import { ClusterScope, KEBAB } from "./context";
 import { IMAGE_REPOSITORIES, ImageKind, ROLE_SPECS, RootFilesystem, WritableVolume } from "./roles";
 
@@ -44,10 +45,10 @@ export interface TaskSpec {
     entryPoint?: string[];
     command?: string[];
     /**
-     * A second, non-essential container of the same image in the task (beat's queue metrics): its own name, command
-     * and environment, logging to the task's group under its own stream prefix.
+     * A second, non-essential container of the same image in the task (sidecars.ts): its own name, command and
+     * environment, logging to the task's group under its own stream prefix.
      */
-    sidecar?: { name: string; entryPoint: string[]; command: string[]; env: ContainerEnvironment };
+    sidecar?: Sidecar;
 }
 
 /** Where the seeding container mounts each seeded volume: under this prefix, at the volume's own path. */
