@@ -80,6 +80,21 @@ describe("restore: every database writer stops first", () => {
         expect(plan.some((s) => argv(s).includes("restore-db-cluster-to-point-in-time"))).to.equal(false);
     });
 
+    it("every {placeholder} a step uses is read by an earlier step, for both kinds and both capacity modes", async () => {
+        const prd = await outputsOf("prd");
+        for (const o of [prd, { ...prd, databaseServerless: false }]) {
+            for (const kind of ["drill", "restore"] as const) {
+                const known = new Set<string>();
+                for (const step of restorePlan(o, { stack: "prd", kind, now: NOW })) {
+                    for (const [, name] of argv(step).matchAll(/\{(\w+)\}/g)) {
+                        expect(known.has(name), `${kind}: ${step.title} uses {${name}}`).to.equal(true);
+                    }
+                    step.capture?.forEach((name) => known.add(name));
+                }
+            }
+        }
+    });
+
     it("a provisioned cluster is restored without a Serverless v2 range", async () => {
         const o = { ...(await outputsOf("prd")), databaseServerless: false };
         const plan = restorePlan(o, { stack: "prd", kind: "restore", now: NOW });

@@ -44,8 +44,11 @@ export interface PlanStep {
     title: string;
     /** argv, the program first. A `$(...)` never appears: values a step needs from AWS are read by `capture` steps. */
     command: string[];
-    /** Name under which the step's trimmed stdout is kept, for later steps' `{name}` placeholders. */
-    capture?: string;
+    /**
+     * Names under which the step's output is kept, for later steps' `{name}` placeholders: one word of the (text)
+     * output each, in order.
+     */
+    capture?: string[];
     /** The step stops or starts Dify's writers (the plan asserts their order). */
     writers?: "stop" | "start";
 }
@@ -69,19 +72,21 @@ export function restorePlan(o: RestoreOutputs, opt: RestoreOptions): PlanStep[] 
     // What the restored cluster must share with the old one: subnet group, parameter group, engine version, key and
     // the Serverless v2 capacity (a provisioned cluster reports none).
     steps.push(
-        { title: "Read the subnet group of the cluster", command: aws("rds", "describe-db-clusters", "--db-cluster-identifier", old, "--query", "DBClusters[0].DBSubnetGroup", "--output", "text"), capture: "subnets" },
-        { title: "Read its cluster parameter group", command: aws("rds", "describe-db-clusters", "--db-cluster-identifier", old, "--query", "DBClusters[0].DBClusterParameterGroup", "--output", "text"), capture: "params" },
-        { title: "Read its engine version", command: aws("rds", "describe-db-clusters", "--db-cluster-identifier", old, "--query", "DBClusters[0].EngineVersion", "--output", "text"), capture: "version" },
+        {
+            title: "Read the cluster's subnet group, parameter group and engine version",
+            command: aws("rds", "describe-db-clusters", "--db-cluster-identifier", old, "--query", "DBClusters[0].[DBSubnetGroup, DBClusterParameterGroup, EngineVersion]", "--output", "text"),
+            capture: ["subnets", "params", "version"],
+        },
         ...(o.databaseServerless
             ? [
                   {
                       title: "Read its Serverless v2 capacity",
                       command: aws("rds", "describe-db-clusters", "--db-cluster-identifier", old, "--query", SCALING_QUERY, "--output", "text"),
-                      capture: "scaling",
+                      capture: ["scaling"],
                   },
               ]
             : []),
-        { title: "Read the writer's instance class", command: aws("rds", "describe-db-instances", "--db-instance-identifier", o.databaseInstanceIdentifiers[0], "--query", "DBInstances[0].DBInstanceClass", "--output", "text"), capture: "instanceClass" },
+        { title: "Read the writer's instance class", command: aws("rds", "describe-db-instances", "--db-instance-identifier", o.databaseInstanceIdentifiers[0], "--query", "DBInstances[0].DBInstanceClass", "--output", "text"), capture: ["instanceClass"] },
     );
 
     if (opt.kind === "restore") {
@@ -185,7 +190,11 @@ function main(): void {
         if (f.execute === true) {
             const out = execFileSync(argv[0], argv.slice(1), { stdio: ["inherit", "pipe", "inherit"] }).toString().trim();
             if (step.capture) {
-                captured[step.capture] = out;
+                const words = out.split(/\s+/);
+                if (words.length !== step.capture.length) {
+                    throw new Error(`${step.title}: expected ${step.capture.join(", ")}, AWS answered "${out}"`);
+                }
+                step.capture.forEach((name, i) => (captured[name] = words[i]));
             }
             console.log(`# done after ${Math.round((Date.now() - started) / 1000)} s`);
         }

@@ -5,7 +5,7 @@
  * registers, so a row cannot promise an alarm that does not exist, and the README section to this output.
  */
 import type { StackSettings } from "../../config";
-import { capacityInputs, capacityModel } from "../../config/capacity";
+import { stackCapacity } from "./capacity";
 import { apiScaleOutConnections } from "../../components/difyCluster/apiConcurrency";
 import { protectionMinutes } from "../../components/difyCluster/jobProtection";
 import { ROLE_SPECS, SCALING } from "../../components/difyCluster/roles";
@@ -44,7 +44,7 @@ export function faultRows(s: StackSettings): FaultRow[] {
     const api = s.cluster.roles.api;
     const canary = s.cluster.deployment.strategy === "canary";
     const spot = s.cluster.spotRoles.filter((r) => s.cluster.enabledRoles.includes(r));
-    const model = capacityModel(capacityInputs(s));
+    const model = stackCapacity(s);
     const belowDesired = (role: string) => (insights ? [alarm(`ecs-${role}-tasks-below-desired`)] : []);
     const efs = [s.data.pluginWorkspace ? "plugin-workspace" : undefined, s.cluster.features.agentV2 ? "agent-workspace" : undefined].filter((k): k is string => k !== undefined);
     const bursting = s.data.workspaceThroughputMode === "bursting";
